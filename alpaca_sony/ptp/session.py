@@ -1,0 +1,295 @@
+"""PTP session over a :class:`Transport`: transactions with ids, data phases, responses, events.
+
+Data phases are read in large chunks straight into the buffers that are handed to the caller, so a
+48 MB file is never copied on its way in (:class:`Payload` keeps the chunks).
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from alpaca_sony.errors import MalformedData, PtpResponseError, TransportTimeout
+from alpaca_sony.ptp.codes import ContainerType, OpCode, ResponseCode
+from alpaca_sony.ptp.container import (
+    HEADER_SIZE,
+    ContainerHeader,
+    pack_data,
+    pack_params,
+    unpack_header,
+)
+from alpaca_sony.ptp.datasets import DeviceInfo
+from alpaca_sony.transport.base import Transport
+
+log = logging.getLogger(__name__)
+wire = logging.getLogger("alpaca_sony.wire")
+
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024  # several MiB per read; stays under Linux's usbfs 16 MiB cap
+FIRST_READ_BYTES = 64 * 1024
+MAX_STRAY_PACKETS = 8  # zero-length packets and stale containers skipped before giving up
+MAX_CONTAINER_BYTES = 1 << 32
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response container."""
+
+    code: int
+    params: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event container from the interrupt endpoint."""
+
+    code: int
+    transaction_id: int
+    params: tuple[int, ...]
+
+
+class Payload:
+    """The bytes of a data phase, kept as the chunks they arrived in (no copy)."""
+
+    def __init__(self, chunks: list[memoryview] | None = None):
+        self._chunks = chunks or []
+        self._length = sum(len(c) for c in self._chunks)
+
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def chunks(self) -> tuple[memoryview, ...]:
+        """The pieces in order."""
+        return tuple(self._chunks)
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return iter(self._chunks)
+
+    def tobytes(self) -> bytes:
+        """One contiguous copy (cheap for datasets; avoid for image files)."""
+        if len(self._chunks) == 1:
+            return self._chunks[0].tobytes()
+        return b"".join(self._chunks)
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes (for magic-number checks)."""
+        out = bytearray()
+        for chunk in self._chunks:
+            out += chunk[: size - len(out)]
+            if len(out) >= size:
+                break
+        return bytes(out)
+
+    def write_to(self, stream: BinaryIO) -> int:
+        """Write every chunk to ``stream``; returns the byte count."""
+        for chunk in self._chunks:
+            stream.write(chunk)
+        return self._length
+
+
+class PtpSession:
+    """One PTP session on one transport. Not thread-safe: a single owner thread drives it."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ):
+        self.transport = transport
+        self.timeout_s = timeout_s
+        packet = transport.max_packet_size
+        self._chunk_bytes = max(packet, chunk_bytes - chunk_bytes % packet)
+        self._first_read = max(packet, FIRST_READ_BYTES - FIRST_READ_BYTES % packet)
+        self._next_tid = 0
+        self._pending: memoryview | None = None  # surplus bytes of a read holding two containers
+        self.is_open = False
+
+    # -- session ----------------------------------------------------------------------------
+
+    def get_device_info(self) -> DeviceInfo:
+        """GetDeviceInfo (allowed outside a session)."""
+        _, payload = self.transaction(OpCode.GET_DEVICE_INFO)
+        return DeviceInfo.decode(payload.tobytes())
+
+    def open(self, session_id: int = 1) -> None:
+        """OpenSession with transaction id 0; an already open session counts as success."""
+        self._next_tid = 0
+        response, _ = self.transaction(OpCode.OPEN_SESSION, (session_id,), check=False)
+        if response.code not in (ResponseCode.OK, ResponseCode.SESSION_ALREADY_OPEN):
+            raise PtpResponseError(OpCode.OPEN_SESSION, response.code)
+        if response.code == ResponseCode.SESSION_ALREADY_OPEN:
+            log.info("camera reports the session already open; continuing in it")
+        self.is_open = True
+
+    def close(self) -> None:
+        """CloseSession; errors are logged, not raised (the camera may already be gone)."""
+        if not self.is_open:
+            return
+        self.is_open = False
+        try:
+            self.transaction(OpCode.CLOSE_SESSION, check=False, timeout_s=2.0)
+        except Exception as exc:
+            log.debug("CloseSession failed: %s", exc)
+
+    def _take_tid(self) -> int:
+        tid = self._next_tid
+        self._next_tid = 1 if tid >= 0xFFFFFFFE else tid + 1
+        return tid
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def transaction(
+        self,
+        operation: int,
+        params: tuple[int, ...] = (),
+        data_out: bytes | None = None,
+        *,
+        check: bool = True,
+        timeout_s: float | None = None,
+    ) -> tuple[Response, Payload]:
+        """Run one operation: command, optional data out, data in (if the camera sends one), response.
+
+        Raises:
+            PtpResponseError: ``check`` is set and the response code is not OK.
+            MalformedData: the camera's bytes do not form valid containers.
+            TransportError: the USB transfer failed (timeouts, disconnects).
+        """
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        tid = self._take_tid()
+        command = pack_params(ContainerType.COMMAND, operation, tid, params)
+        self._trace(">>", command)
+        self.transport.write(command, timeout)
+        if data_out is not None:
+            container = pack_data(operation, tid, data_out)
+            self._trace(">>", container)
+            self.transport.write(container, timeout)
+        response, payload = self._receive(operation, tid, timeout)
+        if check and response.code != ResponseCode.OK:
+            raise PtpResponseError(operation, response.code)
+        return response, payload
+
+    def _receive(self, operation: int, tid: int, timeout_s: float) -> tuple[Response, Payload]:
+        payload = Payload()
+        skipped = 0
+        while True:
+            header, first = self._read_container_start(timeout_s)
+            if header.type == ContainerType.DATA:
+                chunks = self._read_container_rest(header, first, timeout_s)
+                if header.transaction_id != tid or header.code != operation:
+                    skipped += 1
+                    log.warning(
+                        "discarding stale data container (op 0x%04X tid %d) while waiting for "
+                        "op 0x%04X tid %d",
+                        header.code,
+                        header.transaction_id,
+                        operation,
+                        tid,
+                    )
+                else:
+                    payload = Payload(chunks)
+            elif header.type == ContainerType.RESPONSE:
+                body = b"".join(self._read_container_rest(header, first, timeout_s))
+                params = _params(header, body)
+                if header.transaction_id == tid:
+                    return Response(header.code, params), payload
+                skipped += 1
+                log.warning(
+                    "discarding stale response 0x%04X (tid %d) while waiting for tid %d",
+                    header.code,
+                    header.transaction_id,
+                    tid,
+                )
+            else:
+                self._read_container_rest(header, first, timeout_s)
+                skipped += 1
+            if skipped > MAX_STRAY_PACKETS:
+                raise MalformedData(f"no reply to operation 0x{operation:04X} among stale data")
+
+    def _read_container_start(self, timeout_s: float) -> tuple[ContainerHeader, memoryview]:
+        """Read until a container header is complete; zero-length packets are skipped."""
+        data = b""
+        strays = 0
+        while len(data) < HEADER_SIZE:
+            if self._pending is not None:
+                chunk, self._pending = self._pending, None
+            else:
+                chunk = self.transport.read(self._first_read, timeout_s)
+            if not chunk:
+                strays += 1
+                if strays > MAX_STRAY_PACKETS:
+                    raise MalformedData("the camera sent only zero-length packets")
+                continue
+            data = bytes(data) + bytes(chunk) if data else chunk  # type: ignore[assignment]
+        view = memoryview(data)
+        header = unpack_header(view)
+        self._trace("<<", view[: min(len(view), 64)])
+        return header, view
+
+    def _read_container_rest(
+        self, header: ContainerHeader, first: memoryview, timeout_s: float
+    ) -> list[memoryview]:
+        """The container's payload (after the 12-byte header) as a list of chunks."""
+        total = header.length
+        if len(first) > total:
+            self._pending = first[total:]
+            first = first[:total]
+        chunks = [first[HEADER_SIZE:]] if len(first) > HEADER_SIZE else []
+        remaining = total - len(first)
+        packet = self.transport.max_packet_size
+        strays = 0
+        while remaining > 0:
+            request = min(self._chunk_bytes, -(-remaining // packet) * packet)
+            try:
+                chunk = self.transport.read(request, timeout_s)
+            except TransportTimeout as exc:
+                raise TransportTimeout(
+                    f"USB read timed out with {remaining} of {total} bytes of a container "
+                    "still to come",
+                    exc.errno,
+                    exc.backend_code,
+                ) from exc
+            if not chunk:
+                strays += 1
+                if strays > MAX_STRAY_PACKETS:
+                    raise MalformedData("the camera stopped sending in the middle of a container")
+                continue
+            if len(chunk) > remaining:
+                self._pending = chunk[remaining:]
+                chunk = chunk[:remaining]
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return chunks
+
+    # -- events ----------------------------------------------------------------------------
+
+    def read_event(self, timeout_s: float) -> Event | None:
+        """The next event from the interrupt endpoint, or None.
+
+        Raises:
+            MalformedData: the bytes are not an event container.
+        """
+        data = self.transport.read_event(timeout_s)
+        if data is None:
+            return None
+        header = unpack_header(data)
+        if header.type != ContainerType.EVENT or header.length != len(data):
+            raise MalformedData(f"interrupt endpoint sent a non-event container: {data.hex()}")
+        return Event(header.code, header.transaction_id, _params(header, data[HEADER_SIZE:]))
+
+    @staticmethod
+    def _trace(direction: str, data: bytes | memoryview) -> None:
+        if wire.isEnabledFor(logging.DEBUG):
+            wire.debug("%s %s", direction, bytes(data[:64]).hex(" "))
+
+
+def _params(header: ContainerHeader, body: bytes) -> tuple[int, ...]:
+    if len(body) % 4 or len(body) > 20:
+        raise MalformedData(
+            f"container 0x{header.code:04X} carries {len(body)} parameter bytes, not 0-5 UINT32"
+        )
+    return struct.unpack(f"<{len(body) // 4}I", body)

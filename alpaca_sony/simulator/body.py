@@ -1,0 +1,477 @@
+"""The simulated camera body: settings, buttons, exposures, the photo buffer, timed by a Clock.
+
+Modelled from the camera's side of sony-ptp.md 12. State advances lazily: every call first catches
+up with the clock, so a 300 s BULB exposure under a FakeClock costs nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from alpaca_sony.clock import Clock
+from alpaca_sony.ptp.codes import EventCode, ResponseCode
+from alpaca_sony.ptp.datatypes import Value
+from alpaca_sony.simulator.faults import FaultPlan
+from alpaca_sony.simulator.properties import (
+    BULB,
+    FOCUS_MODES,
+    SimProperty,
+    build_properties,
+    encode_all,
+)
+from alpaca_sony.sony.codes import (
+    CAPTURED_IMAGE_HANDLE,
+    FORMAT_ARW,
+    FORMAT_JPEG,
+    PROTOCOL_V3,
+    SonyControl,
+    SonyProp,
+)
+from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel
+
+log = logging.getLogger(__name__)
+
+_RAW_AND_JPEG = {0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x24}
+_JPEG_ONLY = {0x01, 0x02, 0x03, 0x04}
+_FOCUS_MANUAL = {FOCUS_MODES["MF"], 0x8007}
+_MANUAL_PROGRAM_LOW16 = 0x0001
+_SHUTTER_PRIORITY_LOW16 = 0x0004
+_UP, _DOWN = 1, 2
+
+
+@dataclass
+class BodySettings:
+    """How the simulated body is set up and how it behaves. Times in seconds."""
+
+    model: str = DEFAULT_MODEL
+    serial_number: str = "00000000000000003256821130000001"
+    usb_mode: str = "pc_remote"  # or "mtp", "mass_storage"
+    program: str = "M"
+    focus: str = "MF"
+    compression: int = 0x10  # RAW
+    shutter: int = (1 << 16) | 125
+    iso: int = 800
+    long_exposure_nr: bool = False
+    battery_percent: int = 80
+    af_delay_s: float = 0.3
+    af_min_pause_s: float = 0.5
+    drop_shot_when_s2_too_soon: bool = True
+    processing_s: float = 0.8
+    notch_delay_s: float = 0.3
+    buffer_capacity_shots: int = 10
+    ext_info_empty_answers: int = 2
+    post_connect_settle_s: float | None = None  # None: the model's quirk
+    controls_in_prop_list: bool | None = None  # None: the model's quirk
+    buttons_inverted: bool | None = None  # None: the model's quirk
+    two_enum_lists: bool | None = None  # None: the model's quirk
+    v3_rejects_v2_initiator: bool = True
+    bulb_by_absolute_set: bool = True
+    live_view: bool = True
+    cfa_pattern: str = "RGGB"
+    star_seed: int = 1
+
+
+@dataclass
+class CapturedFile:
+    """One file waiting in (or taken from) the camera's transfer buffer."""
+
+    shot: Shot
+    object_format: int
+    filename: str
+    _data: bytes | None = field(default=None, repr=False)
+    downloads: int = 0
+
+    def data(self, render: Callable[[CapturedFile], bytes]) -> bytes:
+        if self._data is None:
+            self._data = render(self)
+        return self._data
+
+
+@dataclass
+class Shot:
+    """A photo the body took."""
+
+    number: int
+    sequence: int
+    started_at: float
+    exposure_s: float
+    iso: int
+    shutter: int
+    stale: bool = False
+    when: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    files: list[CapturedFile] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class _Exposure:
+    started_at: float
+    fixed_s: float | None  # None: BULB, ends when S2 is released
+    iso: int
+    shutter: int
+
+
+class SimulatedBody:
+    """Everything the camera does between the USB plumbing and the sensor."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        settings: BodySettings | None = None,
+        faults: FaultPlan | None = None,
+        render: Callable[[CapturedFile], bytes] | None = None,
+    ):
+        self.clock = clock
+        self.settings = settings or BodySettings()
+        self.faults = faults or FaultPlan()
+        model = MODELS.get(self.settings.model)
+        if model is None:
+            raise ValueError(f"unknown model {self.settings.model!r}; known: {sorted(MODELS)}")
+        self.model: CameraModel = model
+        self.v3 = model.protocol_version >= PROTOCOL_V3
+        s, q = self.settings, model.quirks
+        self.settle_s = (
+            q.post_connect_settle_s if s.post_connect_settle_s is None else s.post_connect_settle_s
+        )
+        self.controls_listed = (
+            not q.controls_missing_from_prop_list
+            if s.controls_in_prop_list is None
+            else s.controls_in_prop_list
+        )
+        self.inverted = q.buttons_inverted if s.buttons_inverted is None else s.buttons_inverted
+        self.two_lists = q.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
+        self.props: dict[int, SimProperty] = build_properties(
+            model,
+            v3=self.v3,
+            program=s.program,
+            focus=s.focus,
+            compression=s.compression,
+            shutter=s.shutter,
+            iso=s.iso,
+            long_exposure_nr=s.long_exposure_nr,
+            battery_percent=s.battery_percent,
+        )
+        self._render = render
+        self._lock = threading.RLock()
+        self.events: deque[tuple[int, tuple[int, ...]]] = deque()
+        self.buffer: deque[CapturedFile] = deque()
+        self.shots: list[Shot] = []
+        self.refusals: list[str] = []
+        self.protocol_violations: list[str] = []
+        self._exposure: _Exposure | None = None
+        self._processing: list[tuple[float, Shot]] = []
+        self._pending_changes: list[tuple[float, int, Value]] = []
+        self._s1_down_at: float | None = None
+        self._s2_down = False
+        self._af_result_at: float | None = None
+        self._af_failed = False
+        self._settings_read = False
+        self._connected_at: float | None = None
+        self._file_counter = 1000
+        self._sequence = 0
+        self._info_given_for: CapturedFile | None = None
+
+    # -- session life cycle ------------------------------------------------------------------
+
+    def session_started(self) -> None:
+        """A new USB session: the host must read settings again before shooting."""
+        with self._lock:
+            self._settings_read = False
+            self._connected_at = None
+            self._set(SonyProp.LIVE_VIEW_STATUS, 0)
+
+    def handshake_done(self) -> None:
+        with self._lock:
+            self._connected_at = self.clock.monotonic()
+            self._set(SonyProp.LIVE_VIEW_STATUS, 1 if self.settings.live_view else 2)
+
+    def usb_gone(self) -> None:
+        """Cable pulled: buttons fall back up; a BULB exposure ends; the buffer stays."""
+        with self._lock:
+            self.advance()
+            if self._exposure is not None and self._exposure.fixed_s is None:
+                self._end_exposure(self.clock.monotonic())
+            self._s1_down_at = None
+            self._s2_down = False
+            self._set(SonyProp.FOCUS_INDICATION, 1)
+
+    # -- time ------------------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Apply everything that has become due by now."""
+        with self._lock:
+            now = self.clock.monotonic()
+            for change in [c for c in self._pending_changes if c[0] <= now]:
+                self._pending_changes.remove(change)
+                self._set(change[1], change[2])
+                self.events.append((EventCode.SONY_PROPERTY_CHANGED, (change[1],)))
+            if self._af_result_at is not None and now >= self._af_result_at:
+                self._af_result_at = None
+                self._set(SonyProp.FOCUS_INDICATION, 3 if self._af_failed else 2)
+            exposure = self._exposure
+            if exposure and exposure.fixed_s is not None:
+                end = exposure.started_at + exposure.fixed_s
+                if now >= end:
+                    self._end_exposure(end)
+            for ready_at, shot in [p for p in self._processing if p[0] <= now]:
+                self._processing.remove((ready_at, shot))
+                self._deliver(shot)
+            self._set(SonyProp.SHOOTING_FILE_INFO, self.shooting_file_info())
+
+    def shooting_file_info(self) -> int:
+        if self.buffer:
+            return 0x8000 | min(len(self.buffer), 0x7FFF)
+        if self._exposure is not None or self._processing:
+            return 0x0001
+        return 0x0000
+
+    # -- properties --------------------------------------------------------------------------------
+
+    def _set(self, code: int, value: Value) -> None:
+        prop = self.props.get(code)
+        if prop is not None:
+            prop.current = value
+
+    def value(self, code: int) -> Value:
+        with self._lock:
+            self.advance()
+            return self.props[code].current
+
+    def all_properties(self) -> bytes:
+        """0x9209: every descriptor; reading them arms the shutter (sony-ptp.md 4.4)."""
+        with self._lock:
+            self.advance()
+            self._settings_read = True
+            listed = [
+                p
+                for p in self.props.values()
+                if self.controls_listed
+                or p.code not in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON)
+            ]
+            return encode_all(listed, self.two_lists)
+
+    def set_absolute(self, code: int, value: int) -> int:
+        """0x9205: returns the response code."""
+        with self._lock:
+            self.advance()
+            prop = self.props.get(code)
+            if prop is None:
+                return ResponseCode.DEVICE_PROP_NOT_SUPPORTED
+            if prop.get_set != 0x01:
+                return ResponseCode.ACCESS_DENIED
+            if prop.values and value not in prop.values:
+                return ResponseCode.INVALID_DEVICE_PROP_VALUE
+            if code == SonyProp.SHUTTER_SPEED:
+                if not self._shutter_changeable():
+                    return ResponseCode.OK  # accepted, ignored, as bodies do outside M/S
+                if value == BULB and (
+                    not self._in_manual() or not self.settings.bulb_by_absolute_set
+                ):
+                    return ResponseCode.OK
+            self._pending_changes.append((self.clock.monotonic(), code, value))
+            self.advance()
+            return ResponseCode.OK
+
+    def notch(self, code: int, steps: int) -> None:
+        """0x9207 on a notch control: move along the ladder later (always answered OK)."""
+        with self._lock:
+            self.advance()
+            prop = self.props.get(code)
+            if prop is None or not prop.values:
+                return
+            if code == SonyProp.SHUTTER_SPEED and not self._shutter_changeable():
+                return
+            ladder = list(prop.values)
+            if code == SonyProp.SHUTTER_SPEED and not self._in_manual():
+                ladder = [v for v in ladder if v != BULB]
+            # A notch applied before the previous one landed starts from the pending value.
+            pending = [c for c in self._pending_changes if c[1] == code]
+            current = pending[-1][2] if pending else prop.current
+            index = ladder.index(current) if current in ladder else 0
+            target = ladder[max(0, min(len(ladder) - 1, index + steps))]
+            due = self.clock.monotonic() + self.settings.notch_delay_s
+            self._pending_changes.append((due, code, target))
+
+    def _in_manual(self) -> bool:
+        program = self.props[SonyProp.EXPOSURE_PROGRAM].current
+        return isinstance(program, int) and program & 0xFFFF == _MANUAL_PROGRAM_LOW16
+
+    def _shutter_changeable(self) -> bool:
+        program = self.props[SonyProp.EXPOSURE_PROGRAM].current
+        return isinstance(program, int) and program & 0xFFFF in (
+            _MANUAL_PROGRAM_LOW16,
+            _SHUTTER_PRIORITY_LOW16,
+        )
+
+    # -- buttons and exposures ----------------------------------------------------------------------
+
+    def button(self, control: int, wire_value: int) -> None:
+        """0x9207 on S1/S2 with the value as sent (inverted bodies swap 1 and 2)."""
+        with self._lock:
+            self.advance()
+            down = wire_value == (_UP if self.inverted else _DOWN)
+            self._set(control, wire_value)
+            if control == SonyControl.S1_BUTTON:
+                self._s1(down)
+            elif control == SonyControl.S2_BUTTON:
+                self._s2(down)
+
+    def _autofocus(self) -> bool:
+        focus = self.props[SonyProp.FOCUS_MODE].current
+        return focus not in _FOCUS_MANUAL
+
+    def _s1(self, down: bool) -> None:
+        now = self.clock.monotonic()
+        if down and self._s1_down_at is None:
+            self._s1_down_at = now
+            if self._autofocus():
+                self._af_failed = self.faults.take_af_miss()
+                self._af_result_at = now + self.settings.af_delay_s
+        elif not down:
+            self._s1_down_at = None
+            self._af_result_at = None
+            self._set(SonyProp.FOCUS_INDICATION, 1)
+
+    def _refuse(self, reason: str) -> None:
+        log.info("simulated camera took no photo: %s", reason)
+        self.refusals.append(reason)
+
+    def _s2(self, down: bool) -> None:
+        now = self.clock.monotonic()
+        if not down:
+            self._s2_down = False
+            if self._exposure is not None and self._exposure.fixed_s is None:
+                self._end_exposure(now)
+            return
+        if self._s2_down:
+            return
+        self._s2_down = True
+        if self._s1_down_at is None:
+            self.protocol_violations.append("S2 pressed without S1")
+            return
+        if self._exposure is not None:
+            return
+        if not self._settings_read:
+            self._refuse("settings were not read before the shutter was pressed")
+            return
+        self._settings_read = False
+        if self._connected_at is not None and now - self._connected_at < self.settle_s:
+            self._refuse("shutter pressed within the camera's settle time after connecting")
+            return
+        if self._autofocus():
+            if self._af_failed:
+                self._refuse("autofocus failed")
+                return
+            too_soon = now - self._s1_down_at < self.settings.af_min_pause_s
+            if too_soon and self.settings.drop_shot_when_s2_too_soon:
+                self._refuse("S2 came too soon after S1 with autofocus on")
+                return
+        waiting_shots = {f.shot.number for f in self.buffer} | {
+            s.number for _, s in self._processing
+        }
+        if len(waiting_shots) >= self.settings.buffer_capacity_shots:
+            self._refuse("the camera's buffer is full of images nobody downloaded")
+            return
+        shutter = self.props[SonyProp.SHUTTER_SPEED].current
+        iso = self.props[SonyProp.ISO].current
+        assert isinstance(shutter, int) and isinstance(iso, int)  # noqa: S101 - table types
+        fixed = None if shutter == BULB else (shutter >> 16) / (shutter & 0xFFFF)
+        self._exposure = _Exposure(now, fixed, iso, shutter)
+
+    def _end_exposure(self, end: float) -> None:
+        exposure = self._exposure
+        if exposure is None:
+            return
+        self._exposure = None
+        duration = end - exposure.started_at
+        self._sequence += 1
+        shot = Shot(
+            number=len(self.shots) + 1,
+            sequence=self._sequence,
+            started_at=exposure.started_at,
+            exposure_s=duration,
+            iso=exposure.iso,
+            shutter=exposure.shutter,
+        )
+        self.shots.append(shot)
+        lenr = self.settings.long_exposure_nr
+        lenr_prop = self.props.get(SonyProp.LONG_EXPOSURE_NR)
+        if lenr_prop is not None:
+            lenr = lenr_prop.current == 1
+        dark_frame = duration if lenr and duration >= 1.0 else 0.0
+        self._processing.append((end + self.settings.processing_s + dark_frame, shot))
+
+    def _deliver(self, shot: Shot) -> None:
+        compression = self.props[SonyProp.COMPRESSION].current
+        self._file_counter += 1
+        stem = f"DSC{self._file_counter:05d}"
+        if compression in _RAW_AND_JPEG or compression in _JPEG_ONLY:
+            shot.files.append(CapturedFile(shot, FORMAT_JPEG, f"{stem}.JPG"))
+        if compression not in _JPEG_ONLY:
+            shot.files.append(CapturedFile(shot, FORMAT_ARW, f"{stem}.ARW"))
+        self.buffer.extend(shot.files)  # JPEG first, then RAW (sony-ptp.md 6.5)
+        self.events.append((EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,)))
+        self.events.append((EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,)))
+
+    def preload_stale_images(self, shots: int = 1) -> None:
+        """Images left in the buffer by an earlier session (they survive power cycles)."""
+        with self._lock:
+            for _ in range(shots):
+                self._sequence += 1
+                shot = Shot(
+                    number=len(self.shots) + 1,
+                    sequence=self._sequence,
+                    started_at=self.clock.monotonic() - 3600,
+                    exposure_s=10.0,
+                    iso=800,
+                    shutter=(100 << 16) | 10,
+                    stale=True,
+                )
+                self.shots.append(shot)
+                self._deliver(shot)
+            self.advance()
+
+    # -- downloads ---------------------------------------------------------------------------------
+
+    def next_file(self) -> CapturedFile | None:
+        """The file GetObjectInfo(0xFFFFC001) describes, or None (nothing ready)."""
+        with self._lock:
+            self.advance()
+            if not self.buffer:
+                self.protocol_violations.append("0xFFFFC001 accessed while 0xD215 < 0x8000")
+                return None
+            self._info_given_for = self.buffer[0]
+            return self.buffer[0]
+
+    def file_for_download(self) -> CapturedFile | None:
+        """The file GetObject(0xFFFFC001) returns; Sony requires GetObjectInfo first."""
+        with self._lock:
+            self.advance()
+            if not self.buffer:
+                self.protocol_violations.append("GetObject while 0xD215 < 0x8000")
+                return None
+            if self._info_given_for is not self.buffer[0]:
+                self.protocol_violations.append("GetObject without GetObjectInfo first")
+            return self.buffer[0]
+
+    def file_transferred(self, file: CapturedFile) -> None:
+        """The whole file went over the cable: drop it from the buffer."""
+        with self._lock:
+            if self.buffer and self.buffer[0] is file:
+                self.buffer.popleft()
+                file.downloads += 1
+                self._info_given_for = None
+                self.events.append((EventCode.SONY_OBJECT_REMOVED, (CAPTURED_IMAGE_HANDLE,)))
+            self.advance()
+
+    def render(self, file: CapturedFile) -> bytes:
+        """The file's bytes (rendered once, on first request)."""
+        if self._render is None:
+            from alpaca_sony.simulator.images import render_file
+
+            return file.data(lambda f: render_file(self, f))
+        return file.data(self._render)

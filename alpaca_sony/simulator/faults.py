@@ -1,0 +1,127 @@
+"""Fault plan: the failures a test asks the simulated camera to produce, and when.
+
+Tests steer faults through this Python API, never through magic bytes on the wire. Each fault fires
+a set number of times and then disarms itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _Counted:
+    remaining: int
+    operation: int | None = None  # None: any operation
+
+
+@dataclass
+class _Disconnect:
+    operation: int | None
+    occurrence: int
+    after_bytes: int | None  # into the data phase; None: before the response
+
+
+@dataclass
+class FaultPlan:
+    """Armed faults. All methods are thread-safe and chainable."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _busy: list[_Counted] = field(default_factory=list)
+    _stuck: list[_Counted] = field(default_factory=list)
+    _disconnects: list[_Disconnect] = field(default_factory=list)
+    _stray_zlps: int = 0
+    _af_misses: int = 0
+    split_read_bytes: int | None = None
+    _operation_counts: dict[int, int] = field(default_factory=dict)
+
+    # -- arming ----------------------------------------------------------------------------
+
+    def busy(self, times: int = 3, operation: int | None = None) -> FaultPlan:
+        """Answer DeviceBusy (0x2019) to the next ``times`` operations (of one code, or any)."""
+        with self._lock:
+            self._busy.append(_Counted(times, operation))
+        return self
+
+    def stall(self, operation: int | None = None, times: int = 1) -> FaultPlan:
+        """Never answer the next ``times`` operations: the host's read times out."""
+        with self._lock:
+            self._stuck.append(_Counted(times, operation))
+        return self
+
+    def disconnect(
+        self, operation: int | None = None, occurrence: int = 1, after_bytes: int | None = None
+    ) -> FaultPlan:
+        """Pull the cable at the ``occurrence``-th ``operation`` (counted from now).
+
+        With ``after_bytes`` the cable goes after that many bytes of the operation's data phase
+        have been sent, else when the command arrives (before anything is answered).
+        """
+        with self._lock:
+            self._disconnects.append(_Disconnect(operation, occurrence, after_bytes))
+        return self
+
+    def stray_zero_length_packets(self, count: int = 1) -> FaultPlan:
+        """Send ``count`` unexpected zero-length packets before the next transfers."""
+        with self._lock:
+            self._stray_zlps += count
+        return self
+
+    def split_reads(self, max_bytes: int | None) -> FaultPlan:
+        """Deliver at most ``max_bytes`` per bulk IN transfer (None: no limit)."""
+        self.split_read_bytes = max_bytes
+        return self
+
+    def autofocus_miss(self, times: int = 1) -> FaultPlan:
+        """The next ``times`` autofocus attempts fail: focus indication 3 and no photo."""
+        with self._lock:
+            self._af_misses += times
+        return self
+
+    # -- queried by the simulator ------------------------------------------------------------
+
+    def on_command(self, operation: int) -> tuple[bool, bool, int | None]:
+        """Called per command: (answer busy?, stay silent?, disconnect after N data bytes / -1 now)."""
+        with self._lock:
+            count = self._operation_counts.get(operation, 0) + 1
+            self._operation_counts[operation] = count
+            disconnect_at: int | None = None
+            for fault in list(self._disconnects):
+                if fault.operation in (None, operation):
+                    fault.occurrence -= 1
+                    if fault.occurrence <= 0:
+                        self._disconnects.remove(fault)
+                        disconnect_at = -1 if fault.after_bytes is None else fault.after_bytes
+                        break
+            return (
+                self._take(self._busy, operation),
+                self._take(self._stuck, operation),
+                disconnect_at,
+            )
+
+    @staticmethod
+    def _take(faults: list[_Counted], operation: int) -> bool:
+        for fault in faults:
+            if fault.operation in (None, operation) and fault.remaining > 0:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    faults.remove(fault)
+                return True
+        return False
+
+    def take_stray_zlp(self) -> bool:
+        """True if a stray zero-length packet should be sent now."""
+        with self._lock:
+            if self._stray_zlps > 0:
+                self._stray_zlps -= 1
+                return True
+            return False
+
+    def take_af_miss(self) -> bool:
+        """True if this autofocus attempt should fail."""
+        with self._lock:
+            if self._af_misses > 0:
+                self._af_misses -= 1
+                return True
+            return False

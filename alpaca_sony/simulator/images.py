@@ -1,0 +1,74 @@
+"""The files a simulated shot produces: an ARW stamped with its shot number, and a JPEG.
+
+One star field per (model, CFA pattern, seed) is generated once and cached; each shot copies it and
+stamps its number, so tests can tell every frame apart without paying for a new sky each time.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import threading
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from alpaca_sony.simulator.arw import star_field, stamp_sequence, write_arw
+from alpaca_sony.simulator.body import CapturedFile, SimulatedBody
+from alpaca_sony.simulator.jpeg import render_jpeg
+from alpaca_sony.sony.codes import FORMAT_ARW
+from alpaca_sony.sony.models import CameraModel
+
+_cache_lock = threading.Lock()
+_LIVE_VIEW_SIZE = (1024, 680)
+
+
+@functools.lru_cache(maxsize=4)
+def _base_frame(model: CameraModel, pattern: str, seed: int) -> npt.NDArray[np.uint16]:
+    frame = star_field(model, seed, pattern)  # type: ignore[arg-type]
+    frame.setflags(write=False)
+    return frame
+
+
+def shot_mosaic(body: SimulatedBody, shot_number: int) -> npt.NDArray[np.uint16]:
+    """The raw array of one shot: the cached sky with the shot number stamped in."""
+    with _cache_lock:
+        base = _base_frame(body.model, body.settings.cfa_pattern, body.settings.star_seed)
+    mosaic = base.copy()
+    stamp_sequence(mosaic, shot_number)
+    return mosaic
+
+
+def render_file(body: SimulatedBody, file: CapturedFile) -> bytes:
+    """The bytes of one captured file (ARW or JPEG)."""
+    shot = file.shot
+    mosaic = shot_mosaic(body, shot.number)
+    iso = shot.iso & 0xFFFFFF
+    iso = 800 if iso == 0xFFFFFF else iso
+    if file.object_format == FORMAT_ARW:
+        return write_arw(
+            body.model,
+            mosaic,
+            exposure_s=max(shot.exposure_s, 1e-6),
+            iso=iso,
+            when=shot.when,
+            pattern=body.settings.cfa_pattern,  # type: ignore[arg-type]
+        )
+    return render_jpeg(
+        body.model,
+        mosaic,
+        exposure_s=max(shot.exposure_s, 1e-6),
+        iso=iso,
+        when=shot.when,
+        pattern=body.settings.cfa_pattern,  # type: ignore[arg-type]
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def live_view_jpeg(model: CameraModel) -> bytes:
+    """A live-view frame (the body's preview resolution, plain dark sky)."""
+    image = Image.fromarray(np.full(_LIVE_VIEW_SIZE[::-1], 12, dtype=np.uint8), mode="L")
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=70)
+    return out.getvalue()

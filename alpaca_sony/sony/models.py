@@ -1,0 +1,276 @@
+"""Per-model facts: identity, sensor geometry, exposure ladders, protocol version and quirks.
+
+Identify a body by ``DeviceInfo.Model`` (never by USB product id alone, sony-ptp.md 1.3). Property
+lists (ISO, shutter speeds, formats) come from the real libgphoto2 reports in
+``shared/samples/libgphoto2-sony/``; where a report lacks a list the source is named beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from alpaca_sony.sony.codes import PROTOCOL_V2, PROTOCOL_V3
+
+ISO_AUTO = 0x00FFFFFF
+
+
+def _tenths(*values: int) -> tuple[int, ...]:
+    """Shutter values the camera shows as decimals: n/10 s, encoded (n << 16) | 10."""
+    return tuple((v << 16) | 10 for v in values)
+
+
+def _fractions(*denominators: int) -> tuple[int, ...]:
+    """Shutter values the camera shows as fractions: 1/d s, encoded (1 << 16) | d."""
+    return tuple((1 << 16) | d for d in denominators)
+
+
+# The standard ladder, longest first (sony-ptp.md 6.4), ending at 1/4000.
+_LADDER_TO_4000 = _tenths(
+    300, 250, 200, 150, 130, 100, 80, 60, 50, 40, 32, 25, 20, 16, 13, 10, 8, 6, 5, 4
+) + _fractions(
+    3,
+    4,
+    5,
+    6,
+    8,
+    10,
+    13,
+    15,
+    20,
+    25,
+    30,
+    40,
+    50,
+    60,
+    80,
+    100,
+    125,
+    160,
+    200,
+    250,
+    320,
+    400,
+    500,
+    640,
+    800,
+    1000,
+    1250,
+    1600,
+    2000,
+    2500,
+    3200,
+    4000,
+)
+_LADDER_TO_8000 = _LADDER_TO_4000 + _fractions(5000, 6400, 8000)
+
+# Third-stop ISO steps from 50 up; each model takes the slice it offers.
+_ISO_THIRDS = (
+    50,
+    64,
+    80,
+    100,
+    125,
+    160,
+    200,
+    250,
+    320,
+    400,
+    500,
+    640,
+    800,
+    1000,
+    1250,
+    1600,
+    2000,
+    2500,
+    3200,
+    4000,
+    5000,
+    6400,
+    8000,
+    10000,
+    12800,
+    16000,
+    20000,
+    25600,
+    32000,
+    40000,
+    51200,
+    64000,
+    80000,
+    102400,
+    128000,
+    160000,
+    204800,
+    256000,
+    320000,
+    409600,
+)
+
+
+def _iso_range(low: int, high: int) -> tuple[int, ...]:
+    return (ISO_AUTO, *(v for v in _ISO_THIRDS if low <= v <= high))
+
+
+@dataclass(frozen=True)
+class SensorGeometry:
+    """How the sensor appears in the ARW and after LibRaw's crop.
+
+    ``raw_*`` is the full array stored in the file; ``visible_*`` and the margins are what LibRaw
+    reports as the visible area (``raw_image_visible``) for that model.
+    """
+
+    raw_width: int
+    raw_height: int
+    visible_width: int
+    visible_height: int
+    left_margin: int
+    top_margin: int
+    pixel_size_um: float
+    sensor_name: str
+    bits_per_sample: int = 14
+    black_level: int = 512
+    white_level: int = 16383
+
+    @property
+    def max_adu(self) -> int:
+        """Largest value a 14-bit pixel can hold."""
+        return (1 << self.bits_per_sample) - 1
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """Behaviour that differs between bodies (sony-ptp.md 3.2, 5.3, 8)."""
+
+    # Controls S1/S2 advertised in 0x9202 but absent from 0x9209 (a7 III, a7 IV in v3 mode).
+    controls_missing_from_prop_list: bool = False
+    # Buttons report 2 ("down") when released (a7R IV, DLL "Button Properties Inverted").
+    buttons_inverted: bool = False
+    # Seconds after the handshake during which S1/S2 are accepted but nothing is shot.
+    post_connect_settle_s: float = 0.0
+    # Descriptors carry the second ("get/set") enumeration list.
+    two_enum_lists: bool = False
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """Everything model-specific the driver and the simulator need."""
+
+    model: str
+    display_name: str
+    control_pids: tuple[int, ...]
+    mtp_pids: tuple[int, ...]
+    protocol_version: int
+    sensor: SensorGeometry
+    shutter_speeds: tuple[int, ...]
+    iso_values: tuple[int, ...]
+    compression_values: tuple[int, ...]
+    max_packet_size: int = 512
+    quirks: Quirks = field(default_factory=Quirks)
+    sources: str = ""
+
+    @property
+    def max_iso(self) -> int:
+        """Highest ISO the body offers (AUTO and multi-frame-NR values excluded)."""
+        return max(v for v in self.iso_values if v <= 0xFFFFFF and v != ISO_AUTO)
+
+    @property
+    def longest_fixed_speed_s(self) -> float:
+        """The longest non-BULB shutter speed, in seconds."""
+        value = self.shutter_speeds[0]
+        return (value >> 16) / (value & 0xFFFF)
+
+    @property
+    def shortest_speed_s(self) -> float:
+        """The shortest shutter speed, in seconds."""
+        value = self.shutter_speeds[-1]
+        return (value >> 16) / (value & 0xFFFF)
+
+
+_COMPRESSION_RAW_JPEG = (0x02, 0x03, 0x04, 0x10, 0x12, 0x13, 0x14)
+
+MODELS: dict[str, CameraModel] = {
+    m.model: m
+    for m in (
+        CameraModel(
+            model="ILCE-7M3",
+            display_name="Sony a7 III",
+            control_pids=(0x096F, 0x0C34),
+            mtp_pids=(0x0C03,),
+            protocol_version=PROTOCOL_V2,
+            sensor=SensorGeometry(6048, 4024, 6024, 4024, 0, 0, 5.95, "Sony IMX410"),
+            shutter_speeds=_LADDER_TO_8000,
+            iso_values=_iso_range(50, 204800),
+            compression_values=_COMPRESSION_RAW_JPEG,
+            quirks=Quirks(controls_missing_from_prop_list=True, post_connect_settle_s=3.0),
+            sources="geometry: testing-without-hardware.md; ladders: sony-ptp.md 6.4, 9.1",
+        ),
+        CameraModel(
+            model="ILCE-7RM4",
+            display_name="Sony a7R IV",
+            control_pids=(0x0CCC,),
+            mtp_pids=(),
+            protocol_version=PROTOCOL_V2,
+            sensor=SensorGeometry(9600, 6376, 9568, 6376, 0, 0, 3.73, "Sony IMX455"),
+            shutter_speeds=_LADDER_TO_8000,
+            iso_values=_iso_range(50, 102400),
+            compression_values=(0x10, 0x14, 0x13, 0x12, 0x04, 0x03, 0x02),
+            max_packet_size=1024,
+            quirks=Quirks(buttons_inverted=True, post_connect_settle_s=3.0),
+            sources="sony-a7r4.txt (0x5004, 0xD226 ISO, 0xD229 ladder)",
+        ),
+        CameraModel(
+            model="ILCE-7M4",
+            display_name="Sony a7 IV",
+            control_pids=(0x0DA7,),
+            mtp_pids=(0x0DA6,),
+            protocol_version=PROTOCOL_V3,
+            sensor=SensorGeometry(7040, 4688, 7040, 4688, 0, 0, 5.09, "Sony Exmor R 33 MP"),
+            shutter_speeds=_LADDER_TO_8000,
+            iso_values=_iso_range(50, 204800),
+            compression_values=(0x10, 0x14, 0x13, 0x12, 0x11, 0x04, 0x03, 0x02, 0x01),
+            max_packet_size=1024,
+            quirks=Quirks(
+                controls_missing_from_prop_list=True, post_connect_settle_s=3.0, two_enum_lists=True
+            ),
+            sources='sony-a7m4.txt (0x5004, 0xD20D range 1/8000..30"); ISO: sony-ptp.md 9.1',
+        ),
+        CameraModel(
+            model="ILCE-6400",
+            display_name="Sony a6400",
+            control_pids=(0x0CAA,),
+            mtp_pids=(),
+            protocol_version=PROTOCOL_V2,
+            sensor=SensorGeometry(
+                6048, 4024, 6024, 4024, 0, 0, 3.91, "Sony Exmor CMOS APS-C 24 MP"
+            ),
+            shutter_speeds=_LADDER_TO_4000,
+            iso_values=_iso_range(100, 102400),
+            compression_values=_COMPRESSION_RAW_JPEG,
+            sources="sony-a6400.txt",
+        ),
+        CameraModel(
+            model="ILCE-7SM3",
+            display_name="Sony a7S III",
+            control_pids=(0x0D18,),
+            mtp_pids=(0x0D17,),
+            protocol_version=PROTOCOL_V3,
+            sensor=SensorGeometry(4288, 2856, 4256, 2856, 0, 0, 8.31, "Sony IMX510"),
+            shutter_speeds=_LADDER_TO_8000,
+            iso_values=_iso_range(80, 409600),
+            compression_values=_COMPRESSION_RAW_JPEG,
+            max_packet_size=1024,
+            quirks=Quirks(
+                controls_missing_from_prop_list=True, post_connect_settle_s=3.0, two_enum_lists=True
+            ),
+            sources="sony-a7sm3.txt (0x9209 dump)",
+        ),
+    )
+}
+
+DEFAULT_MODEL = "ILCE-7M3"
+
+
+def model_for(name: str) -> CameraModel | None:
+    """The table entry for a ``DeviceInfo.Model`` string (spaces ignored: 'ZV - E10')."""
+    return MODELS.get(name.replace(" ", ""))

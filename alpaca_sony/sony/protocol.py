@@ -1,0 +1,284 @@
+"""Sony SDIO protocol on a PTP session: handshake, property reads and sets, buttons, downloads.
+
+This layer knows Sony's operations and their quirks; it does not decide when to shoot (that is
+:mod:`alpaca_sony.sony.capture`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from alpaca_sony.clock import Clock
+from alpaca_sony.errors import (
+    CameraError,
+    MalformedData,
+    PtpResponseError,
+    UnsupportedSetting,
+)
+from alpaca_sony.ptp.codes import DataType, OpCode, ResponseCode
+from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
+from alpaca_sony.ptp.datatypes import Reader, encode_value
+from alpaca_sony.ptp.session import Payload, PtpSession, Response
+from alpaca_sony.sony.codes import (
+    CAPTURED_IMAGE_HANDLE,
+    PROTOCOL_V2,
+    PROTOCOL_V3,
+    ButtonState,
+    SonyControl,
+    SonyOp,
+    SonyProp,
+)
+from alpaca_sony.sony.models import CameraModel, model_for
+from alpaca_sony.sony.props import PropertyTable, parse_all_properties
+from alpaca_sony.transport.usb import PC_REMOTE_HOWTO
+
+log = logging.getLogger(__name__)
+
+SONY_VENDOR_EXTENSION = 0x00000011
+SONY_MANUFACTURER = "Sony Corporation"
+
+
+@dataclass(frozen=True)
+class SonyTiming:
+    """Retry and wait policy (sony-ptp.md 13.8: every figure is empirical)."""
+
+    ext_device_info_attempts: int = 60
+    ext_device_info_pause_s: float = 0.05
+    busy_retries: int = 8
+    busy_first_backoff_s: float = 0.05
+    busy_max_backoff_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class ExtDeviceInfo:
+    """SDIExtDeviceInfo (0x9202): protocol version and the codes the body supports."""
+
+    version: int
+    property_codes: tuple[int, ...]
+    control_codes: tuple[int, ...]
+
+    @classmethod
+    def decode(cls, data: bytes) -> ExtDeviceInfo:
+        """Parse the dataset.
+
+        Raises:
+            MalformedData: truncated.
+        """
+        reader = Reader(data)
+        version = reader.u16("SDIExtensionVersion")
+        props = reader.array(DataType.UINT16, "SDIDevicePropCode")
+        controls = reader.array(DataType.UINT16, "SDIControlCode") if reader.remaining else ()
+        return cls(version, props, controls)
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    """One file pulled from the camera's transfer buffer."""
+
+    info: ObjectInfo
+    data: Payload
+
+    @property
+    def is_raw(self) -> bool:
+        """True for an ARW (by ObjectInfo format, or TIFF magic when the format is unusual)."""
+        if self.info.object_format == 0xB101:
+            return True
+        return self.data.head(4) == b"II*\x00"
+
+
+class SonyCamera:
+    """A Sony body in PC Remote mode, driven through one PTP session."""
+
+    def __init__(self, session: PtpSession, clock: Clock, timing: SonyTiming | None = None):
+        self.session = session
+        self.clock = clock
+        self.timing = timing or SonyTiming()
+        self.device_info: DeviceInfo | None = None
+        self.ext_info: ExtDeviceInfo | None = None
+        self.model: CameraModel | None = None
+        self.connected_at: float | None = None
+        self._buttons_inverted = False
+
+    # -- connection -------------------------------------------------------------------------
+
+    @property
+    def protocol_version(self) -> int:
+        """The SDIO version the camera answered with (0x00C8 or 0x012C)."""
+        return self.ext_info.version if self.ext_info else PROTOCOL_V2
+
+    @property
+    def is_v3(self) -> bool:
+        return self.protocol_version >= PROTOCOL_V3
+
+    def connect(self) -> None:
+        """GetDeviceInfo, OpenSession and the SDIO handshake (sony-ptp.md 3.1).
+
+        Raises:
+            CameraError: the body is not a Sony in PC Remote mode, or refuses the handshake.
+        """
+        info = self.session.get_device_info()
+        self.device_info = info
+        is_sony = (
+            info.vendor_extension_id == SONY_VENDOR_EXTENSION
+            or info.manufacturer == SONY_MANUFACTURER
+        )
+        if not is_sony:
+            raise CameraError(f"{info.manufacturer} {info.model} is not a Sony camera")
+        if SonyOp.SDIO_GET_EXT_DEVICE_INFO not in info.operations_supported:
+            raise CameraError(
+                f"{info.model} is connected in MTP/content-transfer mode, which cannot shoot: "
+                f"{PC_REMOTE_HOWTO}"
+            )
+        self.model = model_for(info.model)
+        self._buttons_inverted = bool(self.model and self.model.quirks.buttons_inverted)
+        if self.model is None:
+            log.warning("%s is not in the model table; using generic settings", info.model)
+        self.session.open()
+        self._sdio_connect(1)
+        self._sdio_connect(2)
+        self.ext_info = self._get_ext_device_info()
+        self._sdio_connect(3)
+        self.connected_at = self.clock.monotonic()
+        log.info(
+            "connected to %s (serial %s, firmware %s, SDIO protocol %d.%02d)",
+            info.model,
+            info.serial_number,
+            info.device_version,
+            self.protocol_version // 100,
+            self.protocol_version % 100,
+        )
+
+    def _sdio_connect(self, phase: int) -> None:
+        self.call(SonyOp.SDIO_CONNECT, (phase, 0, 0))
+
+    def _get_ext_device_info(self) -> ExtDeviceInfo:
+        """0x9202, asking for v3 first; repeated while the camera answers with no data."""
+        version = PROTOCOL_V3
+        for _attempt in range(self.timing.ext_device_info_attempts):
+            response, payload = self.call(SonyOp.SDIO_GET_EXT_DEVICE_INFO, (version,), check=False)
+            if response.code == ResponseCode.SONY_AUTHENTICATION_FAILED and version == PROTOCOL_V3:
+                version = PROTOCOL_V2
+                continue
+            if response.code != ResponseCode.OK:
+                raise PtpResponseError(SonyOp.SDIO_GET_EXT_DEVICE_INFO, response.code)
+            if len(payload):
+                return ExtDeviceInfo.decode(payload.tobytes())
+            self.clock.sleep(self.timing.ext_device_info_pause_s)
+        raise CameraError("the camera never answered the protocol-version request with data")
+
+    def close(self) -> None:
+        """CloseSession (errors ignored: the camera may already be gone)."""
+        self.session.close()
+
+    # -- operations with busy retry -------------------------------------------------------------
+
+    def call(
+        self,
+        operation: int,
+        params: tuple[int, ...] = (),
+        data_out: bytes | None = None,
+        *,
+        check: bool = True,
+        timeout_s: float | None = None,
+    ) -> tuple[Response, Payload]:
+        """One transaction, repeated with backoff while the camera answers DeviceBusy."""
+        backoff = self.timing.busy_first_backoff_s
+        for attempt in range(self.timing.busy_retries + 1):
+            response, payload = self.session.transaction(
+                operation, params, data_out, check=False, timeout_s=timeout_s
+            )
+            if response.code != ResponseCode.DEVICE_BUSY:
+                break
+            if attempt < self.timing.busy_retries:
+                log.debug("camera busy on 0x%04X; retrying in %.2f s", operation, backoff)
+                self.clock.sleep(backoff)
+                backoff = min(backoff * 2, self.timing.busy_max_backoff_s)
+        if check and response.code != ResponseCode.OK:
+            raise PtpResponseError(operation, response.code)
+        return response, payload
+
+    # -- properties --------------------------------------------------------------------------------
+
+    def read_properties(self) -> PropertyTable:
+        """GetAllExtDevicePropInfo: every property's descriptor and current value.
+
+        Raises:
+            MalformedData: the camera's dataset is not decodable.
+        """
+        params = (0, 0) if self.is_v3 else ()
+        _, payload = self.call(SonyOp.SDIO_GET_ALL_EXT_DEVICE_PROP_INFO, params)
+        two_lists = True if self.is_v3 else None
+        return parse_all_properties(payload.tobytes(), two_lists)
+
+    def set_property(self, table: PropertyTable, code: int, value: int) -> None:
+        """Set a Get/Set property to an absolute value with 0x9205, in the descriptor's own type.
+
+        Raises:
+            UnsupportedSetting: the camera lacks the property, it is read-only, or the value is not
+                among those it offers.
+        """
+        descriptor = table.get(code)
+        if descriptor is None:
+            raise UnsupportedSetting(f"the camera has no property 0x{code:04X}")
+        if not descriptor.writable:
+            raise UnsupportedSetting(f"property 0x{code:04X} is read-only on this camera")
+        if descriptor.values and value not in descriptor.values:
+            raise UnsupportedSetting(f"0x{value:X} is not a value property 0x{code:04X} accepts")
+        try:
+            payload = encode_value(descriptor.data_type, value)
+        except (ValueError, TypeError) as exc:
+            raise UnsupportedSetting(f"0x{value:X} does not fit property 0x{code:04X}") from exc
+        self.call(SonyOp.SDIO_SET_EXT_DEVICE_PROP_VALUE, (code,), payload)
+
+    def notch(self, control: int, steps: int) -> None:
+        """Move a setting ``steps`` positions along its ladder (0x9207, INT8 as Sony documents)."""
+        if not -127 <= steps <= 127 or steps == 0:
+            raise ValueError("a notch moves 1..127 steps either way")
+        self.call(SonyOp.SDIO_CONTROL_DEVICE, (control,), steps.to_bytes(1, "little", signed=True))
+
+    def press(self, control: SonyControl, state: ButtonState) -> None:
+        """Operate a button control (S1/S2): UINT16 1 = up, 2 = down, swapped on inverted bodies."""
+        wire_state = state
+        if self._buttons_inverted:
+            wire_state = ButtonState.UP if state == ButtonState.DOWN else ButtonState.DOWN
+        self.call(SonyOp.SDIO_CONTROL_DEVICE, (control,), int(wire_state).to_bytes(2, "little"))
+
+    def button_state(self, table: PropertyTable, control: SonyControl) -> ButtonState | None:
+        """The button's logical state from a property read, None when the camera omits it."""
+        raw = table.value(control)
+        if raw not in (ButtonState.UP, ButtonState.DOWN):
+            return None
+        state = ButtonState(raw)
+        if self._buttons_inverted:
+            state = ButtonState.UP if state == ButtonState.DOWN else ButtonState.DOWN
+        return state
+
+    def set_position_key_to_pc(self, table: PropertyTable) -> None:
+        """Give the host priority over the dial (0xD25A = 1) where the body offers it."""
+        descriptor = table.get(SonyProp.POSITION_KEY)
+        if descriptor is not None and descriptor.writable and descriptor.current != 1:
+            self.set_property(table, SonyProp.POSITION_KEY, 1)
+
+    # -- downloads ---------------------------------------------------------------------------
+
+    def get_object_info(self, handle: int = CAPTURED_IMAGE_HANDLE) -> ObjectInfo:
+        """GetObjectInfo; Sony requires it before every GetObject."""
+        _, payload = self.call(OpCode.GET_OBJECT_INFO, (handle,))
+        return ObjectInfo.decode(payload.tobytes())
+
+    def download(self, handle: int = CAPTURED_IMAGE_HANDLE) -> DownloadedFile:
+        """GetObjectInfo + GetObject of the oldest waiting file (which the camera then drops).
+
+        Raises:
+            MalformedData: the camera sent a different number of bytes than ObjectInfo announced.
+        """
+        info = self.get_object_info(handle)
+        _, payload = self.call(OpCode.GET_OBJECT, (handle,))
+        if info.compressed_size and len(payload) != info.compressed_size:
+            raise MalformedData(
+                f"{info.filename}: camera sent {len(payload)} bytes, ObjectInfo said "
+                f"{info.compressed_size}"
+            )
+        log.info("downloaded %s (%d bytes)", info.filename, len(payload))
+        return DownloadedFile(info, payload)
