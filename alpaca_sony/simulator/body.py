@@ -33,6 +33,7 @@ from alpaca_sony.sony.codes import (
     SonyProp,
 )
 from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel
+from alpaca_sony.sony.values import STILL_FORMAT_TO_COMPRESSION
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class BodySettings:
     processing_s: float = 0.8
     notch_delay_s: float = 0.3
     buffer_capacity_shots: int = 10
+    # How long a 0x9209 keeps the shutter armed ("recently read", sony-ptp.md 4.4; our assumption).
+    settings_read_window_s: float = 10.0
     ext_info_empty_answers: int = 2
     post_connect_settle_s: float | None = None  # None: the model's quirk
     controls_in_prop_list: bool | None = None  # None: the model's quirk
@@ -169,7 +172,7 @@ class SimulatedBody:
         self._s2_down = False
         self._af_result_at: float | None = None
         self._af_failed = False
-        self._settings_read = False
+        self._settings_read_at: float | None = None
         self._connected_at: float | None = None
         self._file_counter = 1000
         self._sequence = 0
@@ -180,7 +183,7 @@ class SimulatedBody:
     def session_started(self) -> None:
         """A new USB session: the host must read settings again before shooting."""
         with self._lock:
-            self._settings_read = False
+            self._settings_read_at = None
             self._connected_at = None
             self._set(SonyProp.LIVE_VIEW_STATUS, 0)
 
@@ -245,7 +248,7 @@ class SimulatedBody:
         """0x9209: every descriptor; reading them arms the shutter (sony-ptp.md 4.4)."""
         with self._lock:
             self.advance()
-            self._settings_read = True
+            self._settings_read_at = self.clock.monotonic()
             listed = [
                 p
                 for p in self.props.values()
@@ -355,10 +358,11 @@ class SimulatedBody:
             return
         if self._exposure is not None:
             return
-        if not self._settings_read:
+        read_at = self._settings_read_at
+        if read_at is None or now - read_at > self.settings.settings_read_window_s:
             self._refuse("settings were not read before the shutter was pressed")
             return
-        self._settings_read = False
+        self._settings_read_at = None
         if self._connected_at is not None and now - self._connected_at < self.settle_s:
             self._refuse("shutter pressed within the camera's settle time after connecting")
             return
@@ -406,7 +410,7 @@ class SimulatedBody:
         self._processing.append((end + self.settings.processing_s + dark_frame, shot))
 
     def _deliver(self, shot: Shot) -> None:
-        compression = self.props[SonyProp.COMPRESSION].current
+        compression = self.file_format()
         self._file_counter += 1
         stem = f"DSC{self._file_counter:05d}"
         if compression in _RAW_AND_JPEG or compression in _JPEG_ONLY:
@@ -416,6 +420,15 @@ class SimulatedBody:
         self.buffer.extend(shot.files)  # JPEG first, then RAW (sony-ptp.md 6.5)
         self.events.append((EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,)))
         self.events.append((EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,)))
+
+    def file_format(self) -> int:
+        """The file format as a 0x5004 code (translated from 0xD253 on bodies that use that)."""
+        if SonyProp.COMPRESSION in self.props:
+            value = self.props[SonyProp.COMPRESSION].current
+        else:
+            still = self.props[SonyProp.STILL_FILE_FORMAT].current
+            value = STILL_FORMAT_TO_COMPRESSION.get(still, 0x10) if isinstance(still, int) else 0x10
+        return value if isinstance(value, int) else 0x10
 
     def preload_stale_images(self, shots: int = 1) -> None:
         """Images left in the buffer by an earlier session (they survive power cycles)."""

@@ -19,6 +19,7 @@ class SonyProp(IntEnum):
     """Sony device properties the driver reads or sets."""
 
     COMPRESSION = 0x5004
+    STILL_FILE_FORMAT = 0xD253
     WHITE_BALANCE = 0x5005
     F_NUMBER = 0x5007
     FOCUS_MODE = 0x500A

@@ -165,14 +165,17 @@ class CameraModel:
     shutter_speeds: tuple[int, ...]
     iso_values: tuple[int, ...]
     compression_values: tuple[int, ...]
+    file_format_property: int = 0x5004  # v3 bodies such as the a7S III use 0xD253
     max_packet_size: int = 512
     quirks: Quirks = field(default_factory=Quirks)
     sources: str = ""
 
     @property
     def max_iso(self) -> int:
-        """Highest ISO the body offers (AUTO and multi-frame-NR values excluded)."""
-        return max(v for v in self.iso_values if v <= 0xFFFFFF and v != ISO_AUTO)
+        """Highest ISO the body offers, extended range included (AUTO and multi-frame NR not)."""
+        return max(
+            v & 0xFFFFFF for v in self.iso_values if v != ISO_AUTO and v >> 24 in (0x00, 0x10)
+        )
 
     @property
     def longest_fixed_speed_s(self) -> float:
@@ -187,7 +190,76 @@ class CameraModel:
         return (value >> 16) / (value & 0xFFFF)
 
 
-_COMPRESSION_RAW_JPEG = (0x02, 0x03, 0x04, 0x10, 0x12, 0x13, 0x14)
+_EXTENDED = 0x10000000  # ISO top byte 0x10: extended range
+
+
+# ILCE-7SM3: the 0x9209 enumerations in sony-a7sm3.txt (the real USB dump), verbatim.
+_A7SM3_ISO = (
+    ISO_AUTO,
+    _EXTENDED | 40,
+    _EXTENDED | 50,
+    _EXTENDED | 64,
+    *(v for v in _ISO_THIRDS if 80 <= v <= 102400),
+    *(_EXTENDED | v for v in (128000, 160000, 204800, 256000, 320000, 409600)),
+)
+# ILCE-7RM4: 0xD229 (ShutterSpeed2) enumeration in sony-a7r4.txt: 30" ... 1/8000, as sent.
+_A7RM4_LADDER = (
+    19660810,
+    16384010,
+    13107210,
+    9830410,
+    8519690,
+    6553610,
+    5242890,
+    3932170,
+    3276810,
+    2621450,
+    2097162,
+    1638410,
+    1310730,
+    1048586,
+    851978,
+    655370,
+    524298,
+    393226,
+    327690,
+    262154,
+    65539,
+    65540,
+    65541,
+    65542,
+    65544,
+    65546,
+    65549,
+    65551,
+    65556,
+    65561,
+    65566,
+    65576,
+    65586,
+    65596,
+    65616,
+    65636,
+    65661,
+    65696,
+    65736,
+    65786,
+    65856,
+    65936,
+    66036,
+    66176,
+    66336,
+    66536,
+    66786,
+    67136,
+    67536,
+    68036,
+    68736,
+    69536,
+    70536,
+    71936,
+    73536,
+)
 
 MODELS: dict[str, CameraModel] = {
     m.model: m
@@ -200,10 +272,14 @@ MODELS: dict[str, CameraModel] = {
             protocol_version=PROTOCOL_V2,
             sensor=SensorGeometry(6048, 4024, 6024, 4024, 0, 0, 5.95, "Sony IMX410"),
             shutter_speeds=_LADDER_TO_8000,
-            iso_values=_iso_range(50, 204800),
-            compression_values=_COMPRESSION_RAW_JPEG,
+            iso_values=_iso_range(50, 128000),
+            compression_values=(0x02, 0x03, 0x04, 0x10, 0x12, 0x13, 0x14),
             quirks=Quirks(controls_missing_from_prop_list=True, post_connect_settle_s=3.0),
-            sources="geometry: testing-without-hardware.md; ladders: sony-ptp.md 6.4, 9.1",
+            sources=(
+                "no libgphoto2 report exists for this body: ladder and ISO list from the DLL table "
+                "(sony-ptp.md 6.4, 9.1), formats as on its sibling ILCE-7RM4; settle and missing "
+                "controls: sony-ptp.md 3.2, 5.3"
+            ),
         ),
         CameraModel(
             model="ILCE-7RM4",
@@ -212,12 +288,15 @@ MODELS: dict[str, CameraModel] = {
             mtp_pids=(),
             protocol_version=PROTOCOL_V2,
             sensor=SensorGeometry(9600, 6376, 9568, 6376, 0, 0, 3.73, "Sony IMX455"),
-            shutter_speeds=_LADDER_TO_8000,
+            shutter_speeds=_A7RM4_LADDER,
             iso_values=_iso_range(50, 102400),
             compression_values=(0x10, 0x14, 0x13, 0x12, 0x04, 0x03, 0x02),
             max_packet_size=1024,
             quirks=Quirks(buttons_inverted=True, post_connect_settle_s=3.0),
-            sources="sony-a7r4.txt (0x5004, 0xD226 ISO, 0xD229 ladder)",
+            sources=(
+                "sony-a7r4.txt: 0x5004 enum, 0xD226 ISO enum, 0xD229 ladder, buttons reading 2 "
+                "when idle (inverted, also sony-ptp.md 5.3)"
+            ),
         ),
         CameraModel(
             model="ILCE-7M4",
@@ -227,13 +306,16 @@ MODELS: dict[str, CameraModel] = {
             protocol_version=PROTOCOL_V3,
             sensor=SensorGeometry(7040, 4688, 7040, 4688, 0, 0, 5.09, "Sony Exmor R 33 MP"),
             shutter_speeds=_LADDER_TO_8000,
-            iso_values=_iso_range(50, 204800),
+            iso_values=_iso_range(50, 128000),
             compression_values=(0x10, 0x14, 0x13, 0x12, 0x11, 0x04, 0x03, 0x02, 0x01),
             max_packet_size=1024,
             quirks=Quirks(
                 controls_missing_from_prop_list=True, post_connect_settle_s=3.0, two_enum_lists=True
             ),
-            sources='sony-a7m4.txt (0x5004, 0xD20D range 1/8000..30"); ISO: sony-ptp.md 9.1',
+            sources=(
+                'sony-a7m4.txt: 0x5004 enum, 0xD20D range 1/8000..30", S1/S2 missing from 0x9209; '
+                "ISO list: sony-ptp.md 9.1 (the report omits it)"
+            ),
         ),
         CameraModel(
             model="ILCE-6400",
@@ -241,13 +323,14 @@ MODELS: dict[str, CameraModel] = {
             control_pids=(0x0CAA,),
             mtp_pids=(),
             protocol_version=PROTOCOL_V2,
-            sensor=SensorGeometry(
-                6048, 4024, 6024, 4024, 0, 0, 3.91, "Sony Exmor CMOS APS-C 24 MP"
-            ),
+            sensor=SensorGeometry(6048, 4024, 6024, 4024, 0, 0, 3.91, "Sony Exmor APS-C 24 MP"),
             shutter_speeds=_LADDER_TO_4000,
             iso_values=_iso_range(100, 102400),
-            compression_values=_COMPRESSION_RAW_JPEG,
-            sources="sony-a6400.txt",
+            compression_values=(0x02, 0x03, 0x04, 0x10, 0x13, 0x14, 0x12),
+            sources=(
+                "sony-a6400.txt: 0x5004 enum; its 0xD21E enum is a firmware superset (25..409600, "
+                "sony-ptp.md 8 #13), so the usable range is the DLL's learnt 100..102400 (9.1)"
+            ),
         ),
         CameraModel(
             model="ILCE-7SM3",
@@ -257,13 +340,17 @@ MODELS: dict[str, CameraModel] = {
             protocol_version=PROTOCOL_V3,
             sensor=SensorGeometry(4288, 2856, 4256, 2856, 0, 0, 8.31, "Sony IMX510"),
             shutter_speeds=_LADDER_TO_8000,
-            iso_values=_iso_range(80, 409600),
-            compression_values=_COMPRESSION_RAW_JPEG,
+            iso_values=_A7SM3_ISO,
+            compression_values=(1, 2, 3),
+            file_format_property=0xD253,
             max_packet_size=1024,
             quirks=Quirks(
                 controls_missing_from_prop_list=True, post_connect_settle_s=3.0, two_enum_lists=True
             ),
-            sources="sony-a7sm3.txt (0x9209 dump)",
+            sources=(
+                "sony-a7sm3.txt 0x9209 dump: ISO and shutter enumerations, file format 0xD253 "
+                "(no 0x5004), S1/S2 absent from 0x9209"
+            ),
         ),
     )
 }

@@ -205,6 +205,18 @@ class FileFormat:
         return "JPEG" if self.raw <= 0x04 else "HEIF"
 
 
+STILL_FORMAT_TO_COMPRESSION = {1: 0x10, 2: 0x13, 3: 0x03, 4: 0x43, 5: 0x33}
+
+
+def file_format_from(compression: int | None, still_format: int | None) -> FileFormat | None:
+    """The file format from 0x5004, or from 0xD253 on bodies that report only that (a7S III)."""
+    if compression is not None:
+        return FileFormat(compression)
+    if still_format is not None and still_format in STILL_FORMAT_TO_COMPRESSION:
+        return FileFormat(STILL_FORMAT_TO_COMPRESSION[still_format])
+    return None
+
+
 # -- shooting file info 0xD215 ----------------------------------------------------------------------
 
 

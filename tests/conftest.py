@@ -1,0 +1,80 @@
+"""Shared fixtures: a fake clock, simulated bodies, and driver objects connected to them through
+the real pyusb API (the simulator's pyusb backend stands in for libusb only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from alpaca_sony.clock import FakeClock
+from alpaca_sony.ptp.session import PtpSession
+from alpaca_sony.simulator.body import BodySettings
+from alpaca_sony.simulator.camera import SimulatedCamera
+from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+from alpaca_sony.sony.capture import CaptureSequence
+from alpaca_sony.sony.protocol import SonyCamera
+from alpaca_sony.transport.usb import UsbTransport, find_sony_devices
+
+
+@dataclass
+class Rig:
+    """A simulated camera and the production driver stack talking to it."""
+
+    clock: FakeClock
+    camera: SimulatedCamera
+    backend: SimulatorBackend
+    transport: UsbTransport
+    session: PtpSession
+    sony: SonyCamera
+    capture: CaptureSequence
+
+    def reconnect(self) -> None:
+        """Replug the cable and open a new driver session (as after a USB drop)."""
+        self.transport.close()
+        self.camera.replug()
+        device = next(find_sony_devices(self.backend))
+        self.transport = UsbTransport.open(device)
+        self.session = PtpSession(self.transport)
+        self.sony = SonyCamera(self.session, self.clock)
+        self.sony.connect()
+        self.capture = CaptureSequence(self.sony, self.clock)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_rig(clock: FakeClock, connect: bool = True, **settings: object) -> Rig:
+    camera = SimulatedCamera(clock, BodySettings(**settings))  # type: ignore[arg-type]
+    # A long poll interval makes a timed-out read cost one fake-clock step, not thousands.
+    backend = SimulatorBackend([camera], clock, poll_interval_s=0.5)
+    device = next(find_sony_devices(backend))
+    transport = UsbTransport.open(device)
+    session = PtpSession(transport)
+    sony = SonyCamera(session, clock)
+    if connect:
+        sony.connect()
+    return Rig(clock, camera, backend, transport, session, sony, CaptureSequence(sony, clock))
+
+
+@pytest.fixture
+def rig_factory(fake_clock: FakeClock) -> Iterator[Callable[..., Rig]]:
+    rigs: list[Rig] = []
+
+    def factory(connect: bool = True, **settings: object) -> Rig:
+        rig = make_rig(fake_clock, connect, **settings)
+        rigs.append(rig)
+        return rig
+
+    yield factory
+    for rig in rigs:
+        rig.transport.close()
+
+
+@pytest.fixture
+def rig(rig_factory: Callable[..., Rig]) -> Rig:
+    """An ILCE-7M3 (v2 protocol) in M mode, manual focus, RAW, connected."""
+    return rig_factory()
