@@ -1,7 +1,7 @@
 """Time source shared by the driver and the simulator (a leaf module).
 
-Injecting the clock lets a 300 s BULB exposure run in milliseconds in tests: the driver's sleeps and the
-simulated camera's timers both read the same :class:`FakeClock`.
+Injecting the clock lets a 300 s BULB exposure run in milliseconds in tests: the driver's sleeps
+and the simulated camera's timers both read the same :class:`FakeClock`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DeviceInfo (0x1001) and ObjectInfo (0x1008) datasets: decode for the driver, encode for the simulator."""
+"""DeviceInfo (0x1001) and ObjectInfo (0x1008): decoded by the driver, encoded by the simulator."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """PTP dataset primitives: scalars, arrays and strings, read from and written to bytes. Pure.
 
-Every read is bounds-checked and raises :class:`MalformedData`, so a truncated or garbage dataset can
-never crash or hang a caller.
+Every read is bounds-checked and raises :class:`MalformedData`, so a truncated or garbage dataset
+can never crash or hang a caller.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ class PtpSession:
         check: bool = True,
         timeout_s: float | None = None,
     ) -> tuple[Response, Payload]:
-        """Run one operation: command, optional data out, data in (if the camera sends one), response.
+        """Run one operation: command, data out (if any), data in (if sent), response.
 
         Raises:
             PtpResponseError: ``check`` is set and the response code is not OK.

@@ -310,7 +310,7 @@ class SimulatedBody:
             _SHUTTER_PRIORITY_LOW16,
         )
 
-    # -- buttons and exposures ----------------------------------------------------------------------
+    # -- buttons and exposures --------------------------------------------------------------------
 
     def button(self, control: int, wire_value: int) -> None:
         """0x9207 on S1/S2 with the value as sent (inverted bodies swap 1 and 2)."""
@@ -382,7 +382,8 @@ class SimulatedBody:
             return
         shutter = self.props[SonyProp.SHUTTER_SPEED].current
         iso = self.props[SonyProp.ISO].current
-        assert isinstance(shutter, int) and isinstance(iso, int)  # noqa: S101 - table types
+        if not isinstance(shutter, int) or not isinstance(iso, int):
+            raise TypeError("shutter and ISO are scalar properties")
         fixed = None if shutter == BULB else (shutter >> 16) / (shutter & 0xFFFF)
         self._exposure = _Exposure(now, fixed, iso, shutter)
 

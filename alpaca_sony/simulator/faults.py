@@ -82,7 +82,7 @@ class FaultPlan:
     # -- queried by the simulator ------------------------------------------------------------
 
     def on_command(self, operation: int) -> tuple[bool, bool, int | None]:
-        """Called per command: (answer busy?, stay silent?, disconnect after N data bytes / -1 now)."""
+        """Per command: (answer busy?, stay silent?, cut after N data bytes, -1 now, None never)."""
         with self._lock:
             count = self._operation_counts.get(operation, 0) + 1
             self._operation_counts[operation] = count

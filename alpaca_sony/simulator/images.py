@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from alpaca_sony.simulator.arw import star_field, stamp_sequence, write_arw
+from alpaca_sony.simulator.arw import stamp_sequence, star_field, write_arw
 from alpaca_sony.simulator.body import CapturedFile, SimulatedBody
 from alpaca_sony.simulator.jpeg import render_jpeg
 from alpaca_sony.sony.codes import FORMAT_ARW

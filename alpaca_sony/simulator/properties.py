@@ -13,7 +13,6 @@ from alpaca_sony.ptp.codes import DataType
 from alpaca_sony.ptp.datatypes import Value, Writer
 from alpaca_sony.sony.codes import FormFlag, GetSet, SonyControl, SonyProp
 from alpaca_sony.sony.models import CameraModel
-from alpaca_sony.sony.values import STILL_FORMAT_TO_COMPRESSION
 
 FORM_NONE, FORM_RANGE, FORM_ENUM = FormFlag.NONE, FormFlag.RANGE, FormFlag.ENUM
 

@@ -1,9 +1,9 @@
 """A pyusb backend (``usb.backend.IBackend``) over simulated devices.
 
 The driver passes this backend to ``usb.core.find`` and from then on runs its unchanged production
-code: pyusb's Device/Configuration/Interface/Endpoint objects, ``usb.util`` and every read and write go
-through the real pyusb API. Only libusb itself is replaced. Used by the unit tests and by the
-product's ``--simulator`` mode.
+code: pyusb's Device/Configuration/Interface/Endpoint objects, ``usb.util`` and every read and
+write go through the real pyusb API. Only libusb itself is replaced. Used by the unit tests and by
+the product's ``--simulator`` mode.
 """
 
 from __future__ import annotations

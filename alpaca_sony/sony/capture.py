@@ -262,9 +262,9 @@ class CaptureSequence:
             if self.camera.button_state(table, control) == ButtonState.DOWN:
                 raise CameraError("the camera's shutter button is held down: release it")
         if table.value(SonyProp.SHUTTER_SPEED) != plan.shutter_raw:
+            actual = ShutterSpeed(table.value(SonyProp.SHUTTER_SPEED) or 0)
             raise SettingDidNotStick(
-                f"the camera's shutter speed is {ShutterSpeed(table.value(SonyProp.SHUTTER_SPEED) or 0)}, "
-                f"not {ShutterSpeed(plan.shutter_raw)}"
+                f"the camera's shutter speed is {actual}, not {ShutterSpeed(plan.shutter_raw)}"
             )
         autofocus = is_autofocus(table.value(SonyProp.FOCUS_MODE))
         # The rule "read the settings before pressing": a fresh read right before S1.
@@ -297,7 +297,7 @@ class CaptureSequence:
         for control in (SonyControl.S2_BUTTON, SonyControl.S1_BUTTON):
             try:
                 self.camera.press(control, ButtonState.UP)
-            except Exception as exc:  # noqa: BLE001 - both buttons must be tried
+            except Exception as exc:
                 errors.append(exc)
         if errors and pressed_s2:
             raise errors[0]
@@ -323,19 +323,18 @@ class CaptureSequence:
                 )
             if now >= deadline:
                 raise CaptureTimeout(
-                    f"the camera did not deliver the image within {deadline - result.ended_at:.0f} s "
+                    "the camera did not deliver the image within "
+                    f"{deadline - result.ended_at:.0f} s "
                     "after the exposure ended"
                 )
             self.clock.sleep(self.timing.poll_interval_s)
         files: list[DownloadedFile] = []
-        while status.ready:
-            if len(files) >= MAX_FILES_PER_DRAIN:
-                raise CameraError("the camera keeps reporting images after 64 downloads")
+        while len(files) < MAX_FILES_PER_DRAIN:
             files.append(self.camera.download())
-            status = ShootingFileInfo(
-                self.read_settings().value(SonyProp.SHOOTING_FILE_INFO, 0) or 0
-            )
-        return files
+            table = self.read_settings()
+            if not ShootingFileInfo(table.value(SonyProp.SHOOTING_FILE_INFO, 0) or 0).ready:
+                return files
+        raise CameraError("the camera keeps reporting images after 64 downloads")
 
 
 def _did_not_stick_message(code: int, target: int, table: PropertyTable) -> str:

@@ -87,7 +87,8 @@ def _read_enum_list(reader: Reader, data_type: int, code: int) -> tuple[Value, .
     element_size = SCALAR_LAYOUT.get(data_type, (0, False))[0]
     if element_size and count * element_size > reader.remaining:
         raise MalformedData(
-            f"0x{code:04X} enumeration claims {count} values but only {reader.remaining} bytes remain"
+            f"0x{code:04X} enumeration claims {count} values but only {reader.remaining} "
+            "bytes remain"
         )
     return tuple(reader.value(data_type, f"0x{code:04X} enumeration value") for _ in range(count))
 

@@ -172,7 +172,7 @@ class FocusIndication(IntEnum):
     TRACKING_NOT_FOCUSED = 7
 
 
-# -- file format 0x5004 -----------------------------------------------------------------------------
+# -- file format 0x5004 ---------------------------------------------------------------------------
 
 _RAW_ONLY = {0x10, 0x20}
 _RAW_AND_JPEG = {0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x24}
@@ -217,7 +217,7 @@ def file_format_from(compression: int | None, still_format: int | None) -> FileF
     return None
 
 
-# -- shooting file info 0xD215 ----------------------------------------------------------------------
+# -- shooting file info 0xD215 --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

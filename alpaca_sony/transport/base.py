@@ -19,7 +19,7 @@ class Transport(Protocol):
         ...
 
     def write(self, data: bytes, timeout_s: float) -> None:
-        """Send one bulk OUT transfer, followed by a zero-length packet when the length needs one."""
+        """Send one bulk OUT transfer (plus a zero-length packet when its length needs one)."""
         ...
 
     def read(self, size: int, timeout_s: float) -> memoryview:

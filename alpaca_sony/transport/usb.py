@@ -41,8 +41,8 @@ UDEV_FIX = (
 )
 PC_REMOTE_HOWTO = (
     "on the camera set MENU > Network (or Setup) > USB Connection (or 'USB Connection Mode') to "
-    "'PC Remote' (on a7R IV-generation bodies also MENU > Network > PC Remote Function > PC Remote: "
-    "On), then reconnect the cable"
+    "'PC Remote' (on a7R IV-generation bodies also MENU > Network > PC Remote Function > "
+    "PC Remote: On), then reconnect the cable"
 )
 
 _ZERO = (0,)
@@ -86,7 +86,7 @@ def default_backend() -> Any:
     backend = usb.backend.libusb1.get_backend()
     if backend is not None:
         return backend
-    import libusb_package  # noqa: PLC0415 - only needed when the system has no libusb
+    import libusb_package
 
     backend = libusb_package.get_libusb1_backend()
     if backend is None:
@@ -149,7 +149,7 @@ def describe(device: usb.core.Device) -> UsbCameraInfo:
 
 
 def _is_gone(exc: usb.core.USBError) -> bool:
-    return exc.errno == errno.ENODEV or exc.backend_error_code == _LIBUSB_NO_DEVICE
+    return bool(exc.errno == errno.ENODEV or exc.backend_error_code == _LIBUSB_NO_DEVICE)
 
 
 def _translate(exc: usb.core.USBError, action: str) -> TransportError:

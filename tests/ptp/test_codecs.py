@@ -41,7 +41,9 @@ def test_ptp_string_golden_bytes() -> None:
     assert Reader(encoded).string() == "ILCE-6400"
 
 
-@given(ctype=st.sampled_from(list(ContainerType)), code=u16, tid=u32, params=st.lists(u32, max_size=5))
+@given(
+    ctype=st.sampled_from(list(ContainerType)), code=u16, tid=u32, params=st.lists(u32, max_size=5)
+)
 def test_params_round_trip(ctype: ContainerType, code: int, tid: int, params: list[int]) -> None:
     header, decoded = unpack_params(pack_params(ctype, code, tid, tuple(params)))
     assert (header.type, header.code, header.transaction_id, decoded) == (
@@ -93,7 +95,11 @@ def typed_values(draw: st.DrawFn) -> tuple[int, int | str | tuple[int, ...]]:
         return DataType.STR, draw(ptp_text)
     data_type = draw(scalar_types)
     size, signed = SCALAR_LAYOUT[data_type]
-    low, high = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if signed else (0, (1 << (8 * size)) - 1)
+    low, high = (
+        (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1)
+        if signed
+        else (0, (1 << (8 * size)) - 1)
+    )
     if kind == "scalar":
         return data_type, draw(st.integers(low, high))
     return data_type | 0x4000, tuple(draw(st.lists(st.integers(low, high), max_size=8)))

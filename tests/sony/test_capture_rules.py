@@ -48,7 +48,7 @@ def test_manual_focus_skips_the_pause(rig: Rig) -> None:
     assert rig.clock.monotonic() - before < 1.5
 
 
-# -- rule 2: once S2 is pressed, follow through and download, even on cancel ------------------------
+# -- rule 2: once S2 is pressed, follow through and download, even on cancel ----------------------
 
 
 def test_cancelled_bulb_still_downloads_and_keeps_the_buffer_clear(rig: Rig) -> None:
@@ -86,10 +86,12 @@ def test_images_left_behind_are_downloaded_before_the_next_shot(rig: Rig) -> Non
     assert [f.info.sequence_number for f in result.files] == [4]
 
 
-# -- rule 3: poll the photo-buffer status until ready; never download before -------------------------
+# -- rule 3: poll the photo-buffer status until ready; never download before ----------------------
 
 
-def test_polls_until_ready_and_never_touches_the_buffer_early(rig_factory: Callable[..., Rig]) -> None:
+def test_polls_until_ready_and_never_touches_the_buffer_early(
+    rig_factory: Callable[..., Rig],
+) -> None:
     rig = rig_factory(processing_s=7.5, long_exposure_nr=True)
     plan = _fixed_plan(rig, 4.0)
     result = rig.capture.expose(plan)

@@ -90,7 +90,9 @@ def test_split_reads_and_stray_zero_length_packets_keep_data_intact(rig: Rig) ->
     again = rig.capture.expose(plan).files[0]
     assert len(again.data) == len(reference.data)
     # Same sky, different stamped shot number: only the stamp's bytes differ.
-    differing = sum(a != b for a, b in zip(reference.data.tobytes(), again.data.tobytes(), strict=True))
+    differing = sum(
+        a != b for a, b in zip(reference.data.tobytes(), again.data.tobytes(), strict=True)
+    )
     assert 0 < differing < 200
 
 

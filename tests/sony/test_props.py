@@ -102,7 +102,11 @@ def test_documented_example_decodes() -> None:
     table = parse_all_properties(DOC_EXAMPLE, two_lists=False)
     assert [hex(c) for c in table] == ["0x5004", "0xd20d", "0xd215", "0xd213", "0xd2c1"]
     compression = table[SonyProp.COMPRESSION]
-    assert (compression.current, compression.values, compression.writable) == (0x10, (3, 0x10, 0x13), True)
+    assert (compression.current, compression.values, compression.writable) == (
+        0x10,
+        (3, 0x10, 0x13),
+        True,
+    )
     assert str(ShutterSpeed(table[SonyProp.SHUTTER_SPEED].int_value)) == '30"'
     assert table[SonyProp.SHOOTING_FILE_INFO].current == 0x8001
     assert table[0xD2C1].get_set == 0x81
@@ -133,7 +137,9 @@ def test_simulator_tables_round_trip(model: str, two_lists: bool) -> None:
         for code, prop in props.items():
             assert table[code].current == prop.current
             assert table[code].values == prop.values
-            assert table[code].valid_values == (prop.values if two_lists and prop.form == 2 else None)
+            assert table[code].valid_values == (
+                prop.values if two_lists and prop.form == 2 else None
+            )
 
 
 scalar = st.sampled_from([DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16,

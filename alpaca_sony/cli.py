@@ -1,0 +1,139 @@
+"""Command line: ``alpaca-sony list`` and ``alpaca-sony check``.
+
+``--simulator [MODEL]`` runs the same commands against the built-in simulated body, through the
+production pyusb code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
+from alpaca_sony.clock import Clock, SystemClock
+from alpaca_sony.errors import AlpacaSonyError
+from alpaca_sony.log import setup_logging
+from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
+from alpaca_sony.sony.codes import SonyProp
+from alpaca_sony.sony.connection import open_camera, survey
+from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS
+from alpaca_sony.sony.values import Iso, ShutterSpeed, battery_percent, file_format_from
+from alpaca_sony.transport.usb import default_backend
+
+log = logging.getLogger("alpaca_sony.cli")
+
+
+def _backend(args: argparse.Namespace, clock: Clock) -> Any:
+    if args.simulator is None:
+        return default_backend()
+    from alpaca_sony.simulator.body import BodySettings
+    from alpaca_sony.simulator.camera import SimulatedCamera
+    from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+
+    if args.simulator not in MODELS:
+        raise AlpacaSonyError(f"unknown model {args.simulator!r}; choose from {', '.join(MODELS)}")
+    camera = SimulatedCamera(clock, BodySettings(model=args.simulator, post_connect_settle_s=0.5))
+    return SimulatorBackend([camera], clock)
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = survey(_backend(args, SystemClock()))
+    if not rows:
+        log.warning("no Sony camera found on USB")
+        return 1
+    for row in rows:
+        line = (
+            f"{row.usb.location}  {row.usb.vendor_id:04x}:{row.usb.product_id:04x}  "
+            f"{row.model or '?'}  serial {row.usb.serial_number or '?'}  mode: {row.mode}"
+        )
+        sys.stdout.write(
+            line + ("" if row.advice is None else f"\n    to fix: {row.advice}") + "\n"
+        )
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    clock = SystemClock()
+    camera = open_camera(_backend(args, clock), clock, args.serial)
+    try:
+        capture = CaptureSequence(camera, clock)
+        table = capture.read_settings()
+        fmt = file_format_from(
+            table.value(SonyProp.COMPRESSION), table.value(SonyProp.STILL_FILE_FORMAT)
+        )
+        sys.stdout.write(
+            f"{camera.device_info.model if camera.device_info else '?'}: "
+            f"shutter {ShutterSpeed(table.value(SonyProp.SHUTTER_SPEED, 0xFFFFFFFF) or 0)}, "
+            f"ISO {Iso(table.value(SonyProp.ISO, 0) or 0)}, format {fmt}, "
+            f"battery {battery_percent(table.value(SonyProp.BATTERY_REMAINING))}%\n"
+        )
+        if args.iso:
+            capture.set_iso(args.iso)
+        plan = plan_exposure(args.exposure, shutter_ladder(table, camera.model))
+        capture.set_shutter(plan.shutter_raw)
+        result = capture.expose(plan)
+        folder = OriginalsFolder(Path(args.save_dir))
+        model = camera.device_info.model if camera.device_info else "camera"
+        for file in [*result.stale_files, *result.files]:
+            facts = ShotFacts(
+                model, file.info.sequence_number, plan.duration_s, args.iso, dt.datetime.now(dt.UTC)
+            )
+            path = folder.save(file_stem(facts), file.info.filename.rsplit(".", 1)[-1], file.data)
+            sys.stdout.write(f"saved {path} ({len(file.data)} bytes)\n")
+    finally:
+        camera.close()
+        camera.session.transport.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alpaca-sony", description=__doc__)
+    parser.add_argument(
+        "--simulator",
+        nargs="?",
+        const=DEFAULT_MODEL,
+        metavar="MODEL",
+        help=f"use the built-in simulated camera (default {DEFAULT_MODEL}) instead of USB",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list Sony cameras on USB, their mode and what to fix")
+    check = commands.add_parser("check", help="connect, take one exposure and save the files")
+    check.add_argument("--exposure", type=float, default=0.01, help="seconds (default 0.01)")
+    check.add_argument("--iso", type=int, default=None, help="ISO to set first")
+    check.add_argument("--serial", default=None, help="the camera's serial number")
+    check.add_argument("--save-dir", default="captures", help="folder for the files")
+    return parser
+
+
+_COMMANDS = ("list", "check")
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """``--simulator list`` means the default model, not a model called 'list'."""
+    out = list(argv)
+    for i, token in enumerate(out[:-1]):
+        if token == "--simulator" and out[i + 1] in _COMMANDS:  # noqa: S105 - not a secret
+            out.insert(i + 1, DEFAULT_MODEL)
+            break
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(_normalise(sys.argv[1:] if argv is None else argv))
+    setup_logging(args.log_level)
+    try:
+        return {"list": _list, "check": _check}[args.command](args)
+    except AlpacaSonyError as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
