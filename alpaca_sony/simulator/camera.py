@@ -397,12 +397,7 @@ class SimulatedCamera:
         file = self.body.file_for_download()
         if file is None:
             return ResponseCode.INVALID_OBJECT_HANDLE
-        container = self._containers.get(id(file))
-        if container is None:
-            # Built once per file with the header in front, so each download is served in place.
-            content = self.body.render(file)
-            container = bytearray(HEADER_SIZE) + content
-            self._containers[id(file)] = container
+        container = self._container(file)
         container[:HEADER_SIZE] = pack_header(len(container), ContainerType.DATA, code, tid)
 
         def transferred() -> None:
@@ -415,8 +410,16 @@ class SimulatedCamera:
         )
         return ResponseCode.OK
 
+    def _container(self, file: CapturedFile) -> bytearray:
+        """The file with room for its container header, built once (like a file ready in RAM)."""
+        container = self._containers.get(id(file))
+        if container is None:
+            container = bytearray(HEADER_SIZE) + self.body.render(file)
+            self._containers[id(file)] = container
+        return container
+
     def _object_info(self, file: CapturedFile) -> ObjectInfo:
-        content = self.body.render(file)
+        size = len(self._container(file)) - HEADER_SIZE
         sensor = self.body.model.sensor
         is_raw = file.object_format == FORMAT_ARW
         when = file.shot.when.strftime("%Y%m%dT%H%M%S")
@@ -424,7 +427,7 @@ class SimulatedCamera:
             storage_id=0,
             object_format=file.object_format,
             protection_status=0,
-            compressed_size=len(content),
+            compressed_size=size,
             thumb_format=0,
             thumb_compressed_size=0,
             thumb_width=0,
