@@ -10,9 +10,11 @@ camera's buffer fills and it stops shooting.
 from __future__ import annotations
 
 import logging
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from fractions import Fraction
 
 from alpaca_sony.clock import Clock
@@ -39,6 +41,14 @@ from alpaca_sony.sony.values import (
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_DRAIN = 64
+
+
+class CapturePhase(Enum):
+    """Where an exposure is, for status reporting."""
+
+    EXPOSING = "exposing"
+    READING = "reading"
+    DOWNLOADING = "downloading"
 
 
 @dataclass(frozen=True)
@@ -105,13 +115,28 @@ def iso_ladder(table: PropertyTable, model: CameraModel | None) -> list[int]:
 
 
 def plan_exposure(
-    duration_s: float, ladder: Sequence[int], tolerance: float = 0.005
+    duration_s: float,
+    ladder: Sequence[int],
+    *,
+    prefer_builtin: bool = False,
+    tolerance: float = 0.005,
 ) -> ExposurePlan:
-    """A built-in speed when one matches ``duration_s`` (up to 30 s), else BULB."""
-    for raw in ladder:
-        seconds = ShutterSpeed(raw).seconds
-        if seconds is not None and abs(seconds - duration_s) <= tolerance * seconds:
+    """How to expose for ``duration_s``.
+
+    A built-in speed that matches (within ``tolerance``) is used as is. Otherwise BULB, unless
+    ``prefer_builtin`` is set and the duration is within the ladder: then the nearest built-in
+    speed (BULB's "star eater" filter on some bodies makes users prefer that).
+    """
+    if not duration_s > 0:
+        raise ValueError(f"exposure duration must be positive, not {duration_s}")
+    timed = [(raw, ShutterSpeed(raw).seconds) for raw in ladder]
+    speeds = [(raw, s) for raw, s in timed if s is not None]
+    for raw, seconds in speeds:
+        if abs(seconds - duration_s) <= tolerance * seconds:
             return ExposurePlan(seconds, raw)
+    if prefer_builtin and speeds and duration_s <= max(s for _, s in speeds) * (1 + tolerance):
+        raw, seconds = min(speeds, key=lambda item: abs(math.log(item[1] / duration_s)))
+        return ExposurePlan(seconds, raw)
     return ExposurePlan(duration_s, SHUTTER_BULB)
 
 
@@ -243,10 +268,12 @@ class CaptureSequence:
         *,
         cancel: threading.Event | None = None,
         af_pause_s: float | None = None,
+        on_phase: Callable[[CapturePhase, float], None] | None = None,
     ) -> CaptureResult:
         """Shoot once with the shutter already set to ``plan.shutter_raw``; download every file.
 
-        ``cancel`` ends a BULB hold early; the image is still downloaded.
+        ``cancel`` ends a BULB hold early; the image is still downloaded. ``on_phase`` hears
+        when the shutter opens, when it closes and when the download starts (with the clock).
 
         Raises:
             NoImageTaken: the camera took no picture (no sign of one by the deadline).
@@ -254,6 +281,7 @@ class CaptureSequence:
             CameraError: the shutter button is held on the camera.
         """
         cancel = cancel or threading.Event()
+        phase = on_phase or (lambda _phase, _at: None)
         self.settle_after_connect()
         table = self.read_settings()
         stale, table = self.drain(table)
@@ -278,6 +306,7 @@ class CaptureSequence:
             self.camera.press(SonyControl.S2_BUTTON, ButtonState.DOWN)
             pressed_s2 = True
             started_at = self.clock.monotonic()
+            phase(CapturePhase.EXPOSING, started_at)
             hold = plan.duration_s if plan.is_bulb else self.timing.fixed_speed_hold_s
             self.clock.wait(cancel, hold)
         finally:
@@ -285,10 +314,11 @@ class CaptureSequence:
             self._release_quietly(pressed_s2)
         if not plan.is_bulb:
             ended_at = started_at + plan.duration_s
+        phase(CapturePhase.READING, ended_at)
         result = CaptureResult(
             plan, started_at, ended_at, stale_files=stale, cancelled=cancel.is_set()
         )
-        result.files = self._collect(result, table)
+        result.files = self._collect(result, table, phase)
         return result
 
     def _release_quietly(self, pressed_s2: bool) -> None:
@@ -302,7 +332,12 @@ class CaptureSequence:
         if errors and pressed_s2:
             raise errors[0]
 
-    def _collect(self, result: CaptureResult, before: PropertyTable) -> list[DownloadedFile]:
+    def _collect(
+        self,
+        result: CaptureResult,
+        before: PropertyTable,
+        phase: Callable[[CapturePhase, float], None],
+    ) -> list[DownloadedFile]:
         """Poll 0xD215 until the files are ready, then download each of them."""
         exposure = result.ended_at - result.started_at
         dark_frame = exposure if before.value(SonyProp.LONG_EXPOSURE_NR) == 1 else 0.0
@@ -328,6 +363,7 @@ class CaptureSequence:
                     "after the exposure ended"
                 )
             self.clock.sleep(self.timing.poll_interval_s)
+        phase(CapturePhase.DOWNLOADING, self.clock.monotonic())
         files: list[DownloadedFile] = []
         while len(files) < MAX_FILES_PER_DRAIN:
             files.append(self.camera.download())

@@ -1,0 +1,233 @@
+"""One Alpaca exposure on a connected body: plan, set, shoot, save the originals, decode.
+
+Runs on the device worker's thread. Stale images found before the shot are saved, never returned
+as the new frame; RAW+JPEG pairs share one file name stem; an aborted exposure is still
+downloaded and saved (the buffer must stay clear) but yields no frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from alpaca_sony.camera.decode import DecodedFrame, DecodeOptions, ReadoutMode, Subframe, decode
+from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
+from alpaca_sony.camera.state import CameraState, ExposureStatus
+from alpaca_sony.clock import Clock
+from alpaca_sony.errors import CameraError, NoImageTaken
+from alpaca_sony.sony.capture import (
+    CapturePhase,
+    CaptureResult,
+    CaptureSequence,
+    ExposurePlan,
+    plan_exposure,
+    shutter_ladder,
+)
+from alpaca_sony.sony.protocol import DownloadedFile
+
+log = logging.getLogger(__name__)
+
+StatusSink = Callable[[CameraState, ExposureStatus], None]
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """User choices that shape every exposure."""
+
+    prefer_builtin_speeds: bool = False
+    keep_jpeg: bool = False
+    save_originals: bool = True
+    af_retry_pause_s: float = 2.0
+    decode: DecodeOptions = field(default_factory=DecodeOptions)
+
+
+@dataclass(frozen=True)
+class ExposureRequest:
+    """What the client asked for."""
+
+    duration_s: float
+    light: bool = True
+    iso: int | None = None  # a raw 0xD21E value; None leaves the camera's ISO alone
+    readout: ReadoutMode = ReadoutMode.RAW
+    subframe: Subframe = field(default_factory=Subframe)
+
+
+class ExposureControl:
+    """How other threads end an exposure early: both end a BULB hold at once."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.aborted = threading.Event()
+        self.stopped = threading.Event()
+
+    def abort(self) -> None:
+        """End now and discard the frame (the file is still downloaded and saved)."""
+        self.aborted.set()
+        self.cancel.set()
+
+    def stop(self) -> None:
+        """End now and keep the frame."""
+        self.stopped.set()
+        self.cancel.set()
+
+
+@dataclass
+class ExposureOutcome:
+    """What an exposure produced."""
+
+    status: ExposureStatus
+    frame: DecodedFrame | None
+    saved: list[Path] = field(default_factory=list)
+    recovered: list[Path] = field(default_factory=list)
+
+
+class ExposureRunner:
+    """Runs exposures; holds the options and the originals folder."""
+
+    def __init__(self, clock: Clock, options: CaptureOptions, originals: OriginalsFolder | None):
+        self.clock = clock
+        self.options = options
+        self.originals = originals if options.save_originals else None
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save(
+        self,
+        model: str,
+        files: list[DownloadedFile],
+        exposure_s: float | None,
+        iso: int | None,
+    ) -> tuple[list[Path], Path | None]:
+        """Save the files of one shot under one stem; returns the paths and the ARW's path."""
+        if self.originals is None:
+            return [], None
+        if self.originals.low_on_space():
+            log.warning(
+                "less than %d MB free in %s: originals may not fit",
+                self.originals.min_free_bytes // 1_000_000,
+                self.originals.folder,
+            )
+        saved: list[Path] = []
+        raw_path: Path | None = None
+        for file in files:
+            if not file.is_raw and not self.options.keep_jpeg:
+                continue
+            facts = ShotFacts(
+                model, file.info.sequence_number, exposure_s or 0.0, iso, dt.datetime.now(dt.UTC)
+            )
+            stem = file_stem(facts) if exposure_s is not None else file_stem(facts) + "_recovered"
+            extension = (
+                file.info.filename.rsplit(".", 1)[-1] if "." in file.info.filename else "bin"
+            )
+            try:
+                path = self.originals.save(stem, extension, file.data)
+            except OSError as exc:
+                # Keep serving: the frame is still in memory and will be decoded.
+                log.error("could not save %s: %s", file.info.filename, exc)
+                continue
+            saved.append(path)
+            if file.is_raw:
+                raw_path = path
+        return saved, raw_path
+
+    # -- one exposure ------------------------------------------------------------------------
+
+    def plan(self, capture: CaptureSequence, request: ExposureRequest) -> ExposurePlan:
+        """Set ISO and shutter speed (verified by reading them back) for the request."""
+        if request.iso is not None:
+            capture.set_iso(request.iso)
+        table = capture.read_settings()
+        plan = plan_exposure(
+            request.duration_s,
+            shutter_ladder(table, capture.camera.model),
+            prefer_builtin=self.options.prefer_builtin_speeds,
+        )
+        capture.set_shutter(plan.shutter_raw)
+        return plan
+
+    def run(
+        self,
+        capture: CaptureSequence,
+        request: ExposureRequest,
+        control: ExposureControl,
+        report: StatusSink,
+    ) -> ExposureOutcome:
+        """Shoot, download, save and decode.
+
+        Raises:
+            CameraError: the camera refused or failed (the message says what to do).
+            TransportError: USB failed (the worker reconnects and recovers the image).
+        """
+        model_name = capture.camera.device_info.model if capture.camera.device_info else "camera"
+        status = ExposureStatus(request.duration_s, request.duration_s, bulb=False)
+        report(CameraState.WAITING, status)
+        table = capture.read_settings()
+        stale, table = capture.drain(table)
+        recovered, _ = self.save(model_name, stale, None, None)
+        plan = self.plan(capture, request)
+        status = ExposureStatus(request.duration_s, plan.duration_s, bulb=plan.is_bulb)
+
+        def on_phase(phase: CapturePhase, at: float) -> None:
+            nonlocal status
+            if phase == CapturePhase.EXPOSING:
+                status = replace(
+                    status,
+                    started_monotonic=at,
+                    started_utc=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                )
+                report(CameraState.EXPOSING, status)
+            elif phase == CapturePhase.READING:
+                report(CameraState.READING, replace(status, ended_monotonic=at))
+            else:
+                report(CameraState.DOWNLOAD, status)
+
+        result = self._expose_with_af_retry(capture, plan, control.cancel, on_phase)
+        actual = result.ended_at - result.started_at
+        status = replace(
+            status,
+            ended_monotonic=result.ended_at,
+            actual_s=actual,
+            aborted=control.aborted.is_set(),
+            stopped=control.stopped.is_set() and not control.aborted.is_set(),
+        )
+        more_stale, _ = self.save(model_name, result.stale_files, None, None)
+        iso = request.iso & 0xFFFFFF if request.iso is not None else None
+        saved, raw_path = self.save(model_name, result.files, actual, iso)
+        outcome = ExposureOutcome(status, None, saved, recovered + more_stale)
+        if control.aborted.is_set():
+            log.info("exposure aborted; its image was downloaded%s", " and saved" if saved else "")
+            return outcome
+        raw_files = [f for f in result.files if f.is_raw]
+        if not raw_files:
+            raise CameraError("the camera sent no RAW file: set its file format to RAW or RAW+JPEG")
+        max_adu = capture.camera.model.sensor.max_adu if capture.camera.model else 16383
+        source: bytes | Path = raw_path if raw_path is not None else raw_files[-1].data.tobytes()
+        outcome.frame = decode(
+            source, request.readout, request.subframe, max_adu, self.options.decode
+        )
+        return outcome
+
+    def _expose_with_af_retry(
+        self,
+        capture: CaptureSequence,
+        plan: ExposurePlan,
+        cancel: threading.Event,
+        on_phase: Callable[[CapturePhase, float], None],
+    ) -> CaptureResult:
+        try:
+            return capture.expose(plan, cancel=cancel, on_phase=on_phase)
+        except NoImageTaken:
+            log.warning("no picture was taken; retrying once with a longer autofocus pause")
+        try:
+            return capture.expose(
+                plan, cancel=cancel, on_phase=on_phase, af_pause_s=self.options.af_retry_pause_s
+            )
+        except NoImageTaken as exc:
+            raise NoImageTaken(
+                "the camera took no picture twice, probably because autofocus found nothing to "
+                "focus on: switch the lens or camera to manual focus (MF)"
+            ) from exc

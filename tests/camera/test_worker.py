@@ -1,0 +1,212 @@
+"""The capture pipeline through the device worker, on a fast clock (a 300 s BULB in milliseconds)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from alpaca_sony.camera.decode import ReadoutMode, Subframe
+from alpaca_sony.camera.exposure import CaptureOptions, ExposureRequest
+from alpaca_sony.camera.state import CameraState
+from alpaca_sony.errors import CameraError
+from alpaca_sony.simulator.arw import read_sequence
+from alpaca_sony.simulator.images import shot_mosaic
+from alpaca_sony.sony.codes import SonyProp
+from tests.camera.conftest import WorkerRig
+
+
+def _expose(rig: WorkerRig, seconds: float, **kwargs: object):  # type: ignore[no-untyped-def]
+    rig.worker.start_exposure(ExposureRequest(seconds, **kwargs))  # type: ignore[arg-type]
+    return rig.wait_idle()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "bulb"), [(1 / 8000, False), (2.5, False), (30, False), (300, True), (7.3, True)]
+)
+def test_exposures_last_as_requested(
+    worker_factory: Callable[..., WorkerRig], seconds: float, bulb: bool
+) -> None:
+    rig = worker_factory()
+    rig.worker.connect()
+    snap = _expose(rig, seconds)
+    assert snap.state == CameraState.IDLE and snap.image_ready, snap.message
+    shot = rig.camera.body.shots[-1]
+    assert shot.exposure_s == pytest.approx(seconds, rel=1e-6)
+    assert (shot.shutter == 0) == bulb
+    assert snap.exposure is not None and snap.exposure.bulb == bulb
+    assert snap.exposure.actual_s == pytest.approx(seconds, rel=1e-6)
+    frame = rig.worker.frame()
+    assert frame is not None and frame.pixels.shape == (6024, 4024)
+    assert read_sequence(frame.pixels.T) == shot.number
+    assert len(rig.files()) == 1 and rig.files()[0].endswith(".ARW")
+
+
+def test_prefer_builtin_speeds_avoids_bulb(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(CaptureOptions(prefer_builtin_speeds=True))
+    rig.worker.connect()
+    _expose(rig, 7.3)
+    assert rig.camera.body.shots[-1].exposure_s == pytest.approx(8.0)  # nearest: 8"
+    assert rig.worker.snapshot().exposure.planned_s == pytest.approx(8.0)  # type: ignore[union-attr]
+
+
+def test_bulb_outside_manual_mode_is_refused_clearly(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(program="A")
+    rig.worker.connect()
+    snap = _expose(rig, 120)
+    assert snap.state == CameraState.ERROR and "mode dial on M" in snap.message
+    assert rig.camera.body.shots == []
+
+
+def test_a_speed_that_does_not_stick_is_caught(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(program="A")  # in A mode the body picks the speed itself
+    rig.worker.connect()
+    snap = _expose(rig, 1 / 500)
+    assert snap.state == CameraState.ERROR
+    assert (
+        "kept shutter speed" in snap.message and "set the camera's mode dial to M" in snap.message
+    )
+    assert rig.camera.body.shots == []
+
+
+def test_iso_is_set_and_verified(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory()
+    rig.worker.connect()
+    _expose(rig, 1.0, iso=6400)
+    assert rig.camera.body.value(SonyProp.ISO) == 6400
+    assert rig.files()[0].endswith("_1s_ISO6400.ARW")
+
+
+def test_stale_images_are_saved_and_never_the_new_frame(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory()
+    rig.camera.body.preload_stale_images(2)
+    rig.worker.connect()
+    snap = rig.wait_for(lambda s: len(s.saved_files) == 2)
+    assert all(name.endswith("_recovered.ARW") for name in snap.saved_files)
+    snap = _expose(rig, 2.0)
+    frame = rig.worker.frame()
+    assert frame is not None and read_sequence(frame.pixels.T) == 3
+    assert len(rig.files()) == 3
+
+
+def test_raw_jpeg_pairs_stay_paired(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(CaptureOptions(keep_jpeg=True), compression=0x13)
+    rig.worker.connect()
+    for _ in range(2):
+        _expose(rig, 0.5)
+    files = rig.files()
+    assert len(files) == 4
+    stems = {name.rsplit(".", 1)[0] for name in files}
+    assert len(stems) == 2 and {name.rsplit(".", 1)[1] for name in files} == {"ARW", "JPG"}
+
+
+def test_jpeg_dropped_by_default(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(compression=0x13)
+    rig.worker.connect()
+    snap = _expose(rig, 0.5)
+    assert snap.image_ready and [n[-3:] for n in rig.files()] == ["ARW"]
+    assert not rig.camera.body.buffer  # the JPEG was still taken off the camera
+
+
+def _start_bulb_and_wait_for_hold(rig: WorkerRig, seconds: float) -> None:
+    rig.worker.connect()
+    rig.worker.start_exposure(ExposureRequest(seconds))
+    rig.wait_for(lambda s: s.state == CameraState.EXPOSING)
+    assert rig.clock.waiting.wait(10)
+
+
+def test_abort_ends_bulb_at_once_and_still_downloads(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(real_wait_s=10.0)
+    _start_bulb_and_wait_for_hold(rig, 600)
+    rig.worker.abort_exposure()
+    snap = rig.wait_idle()
+    assert not snap.image_ready and rig.worker.frame() is None
+    assert snap.exposure is not None and snap.exposure.aborted
+    shot = rig.camera.body.shots[-1]
+    assert shot.exposure_s < 5  # ended at once, not after 600 s
+    assert not rig.camera.body.buffer and len(rig.files()) == 1  # downloaded and saved
+
+
+def test_stop_ends_bulb_early_and_keeps_the_image(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(real_wait_s=10.0)
+    _start_bulb_and_wait_for_hold(rig, 600)
+    rig.worker.stop_exposure()
+    snap = rig.wait_idle()
+    assert snap.image_ready and rig.worker.frame() is not None
+    assert snap.exposure is not None and snap.exposure.stopped and not snap.exposure.aborted
+    assert snap.exposure.actual_s is not None and snap.exposure.actual_s < 5
+
+
+def test_second_exposure_while_busy_is_refused(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(real_wait_s=10.0)
+    _start_bulb_and_wait_for_hold(rig, 600)
+    with pytest.raises(CameraError, match="already in progress"):
+        rig.worker.start_exposure(ExposureRequest(1))
+    rig.worker.abort_exposure()
+    rig.wait_idle()
+
+
+def test_status_reads_never_wait_on_usb(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(real_wait_s=10.0)
+    _start_bulb_and_wait_for_hold(rig, 600)
+    done = threading.Event()
+
+    def poll() -> None:
+        for _ in range(1000):
+            rig.worker.snapshot()
+        done.set()
+
+    threading.Thread(target=poll).start()
+    assert done.wait(2)  # the worker is blocked in the exposure; snapshots still answer
+    rig.worker.abort_exposure()
+    rig.wait_idle()
+
+
+def test_autofocus_miss_is_retried_once_with_a_longer_pause(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(focus="AF-S")
+    rig.worker.connect()
+    rig.camera.faults.autofocus_miss(1)
+    snap = _expose(rig, 0.5)
+    assert snap.image_ready and len(rig.camera.body.shots) == 1
+
+
+def test_autofocus_that_keeps_missing_suggests_manual_focus(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(focus="AF-S")
+    rig.worker.connect()
+    rig.camera.faults.autofocus_miss(2)
+    snap = _expose(rig, 0.5)
+    assert snap.state == CameraState.ERROR and "manual focus" in snap.message
+    snap = _expose(rig, 0.5)  # the worker is still alive and the next one works
+    assert snap.image_ready
+
+
+@pytest.mark.parametrize("readout", list(ReadoutMode))
+def test_readout_modes_subframes_and_binning(
+    worker_factory: Callable[..., WorkerRig], readout: ReadoutMode
+) -> None:
+    rig = worker_factory()
+    rig.worker.connect()
+    sub = Subframe(start_x=100, start_y=50, num_x=400, num_y=300, bin_x=2, bin_y=2)
+    snap = _expose(rig, 1.0, readout=readout, subframe=sub)
+    frame = rig.worker.frame()
+    assert snap.image_ready and frame is not None
+    expected_shape = (400, 300) if readout == ReadoutMode.RAW else (400, 300, 3)
+    assert frame.pixels.shape == expected_shape
+    if readout == ReadoutMode.RAW:
+        mosaic = shot_mosaic(rig.camera.body, rig.camera.body.shots[-1].number)[:, :6024]
+        block = mosaic[100:700, 200:1000].astype(np.uint32)
+        binned = (block.reshape(300, 2, 400, 2).sum(axis=(1, 3)) + 2) // 4
+        assert np.array_equal(frame.pixels.T, binned)
+        assert (frame.bayer_offset_x, frame.bayer_offset_y) == (0, 0)
