@@ -1236,6 +1236,8 @@ class UmockdevHarness:
         self._functions = functions
         self._capabilities = capabilities
         self._bed: _Bed | None = None
+        self._kept_bed: _Bed | None = None
+        _active_all.append(self)
         self._finalizer: weakref.finalize[[_Bed], UmockdevHarness] | None = None
 
     @property
@@ -1297,6 +1299,16 @@ class UmockdevHarness:
             ", ".join(device_node(f.identity) for f in self._functions),
         )
 
+    def discard_test_bed(self) -> None:
+        """Remove the test bed's temporary folder without touching open device handles."""
+        bed = self._bed or self._kept_bed
+        self._bed = self._kept_bed = None
+        if bed is not None and bed.testbed is not None:
+            bed.testbed.clear()
+            bed.testbed = None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+
     def close(self) -> None:
         """Remove the devices and the test bed (its temporary directory goes with it).
 
@@ -1309,6 +1321,7 @@ class UmockdevHarness:
         _active.remove(self)
         if any(device.open_clients() for device in bed.devices):
             logger.debug("a device is still open: the test bed is torn down at exit")
+            self._kept_bed = bed
             return
         self._finalizer()
 
@@ -1384,6 +1397,7 @@ class UmockdevHarness:
 
 
 _active: list[UmockdevHarness] = []
+_active_all: list[UmockdevHarness] = []  # every harness made, for the exit-time clean-up
 
 
 def active_harness() -> UmockdevHarness | None:
@@ -1499,7 +1513,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
+def _exit_now(code: int) -> None:
+    """End the process without running pyusb's exit-time finalizers.
+
+    A device the target left claimed (typically after a simulated unplug) would be released from
+    a finalizer at interpreter exit, when umockdev's ioctl handler no longer answers: the process
+    would hang. The kernel closes the descriptors anyway; the test bed's folder is removed first.
+    """
+    for harness in list(_active_all):
+        harness.discard_test_bed()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
     # Run the imported module's main, not this __main__ copy, so that targets importing the
     # harness module share its classes.
-    sys.exit(importlib.import_module("alpaca_sony.simulator.umockdev_harness").main())
+    _module = importlib.import_module("alpaca_sony.simulator.umockdev_harness")
+    _module._exit_now(_module.main())

@@ -1,4 +1,4 @@
-"""The capture pipeline through the device worker, on a fast clock (a 300 s BULB in milliseconds)."""
+"""The capture pipeline through the device worker, on a fast clock (300 s BULB in milliseconds)."""
 
 from __future__ import annotations
 
