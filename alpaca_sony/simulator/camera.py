@@ -22,7 +22,7 @@ from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Writer
 from alpaca_sony.simulator.body import BodySettings, CapturedFile, SimulatedBody
 from alpaca_sony.simulator.faults import FaultPlan
-from alpaca_sony.simulator.usb_device import UsbIdentity, UsbNoDevice, UsbOverflow
+from alpaca_sony.simulator.usb_device import UsbIdentity, UsbNoDevice, UsbOverflow, UsbPipe
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
     FORMAT_ARW,
@@ -93,6 +93,7 @@ class SimulatedCamera:
     def _reset_usb_state(self) -> None:
         self._out = bytearray()
         self._in: deque[_Transfer] = deque()
+        self._halted = False
         self._pending_command: tuple[int, int, tuple[int, ...]] | None = None
         self._session_open = False
         self._handshake_phase = 0
@@ -134,6 +135,11 @@ class SimulatedCamera:
             self._require_attached()
             if not self._in:
                 return None
+            if self._halted:
+                raise UsbPipe("bulk IN endpoint halted")
+            if self.faults.take_stall():
+                self._halted = True
+                raise UsbPipe("bulk IN endpoint halted")
             if self.faults.take_stray_zlp():
                 return b""
             transfer = self._in[0]
@@ -176,6 +182,8 @@ class SimulatedCamera:
     def clear_halt(self, endpoint: int) -> None:
         with self._lock:
             self._require_attached()
+            if endpoint == self._identity.bulk_in_endpoint:
+                self._halted = False
 
     def reset(self) -> None:
         with self._lock:

@@ -33,6 +33,7 @@ class FaultPlan:
     _disconnects: list[_Disconnect] = field(default_factory=list)
     _stray_zlps: int = 0
     _af_misses: int = 0
+    _stalls: int = 0
     split_read_bytes: int | None = None
     _operation_counts: dict[int, int] = field(default_factory=dict)
 
@@ -72,6 +73,20 @@ class FaultPlan:
         """Deliver at most ``max_bytes`` per bulk IN transfer (None: no limit)."""
         self.split_read_bytes = max_bytes
         return self
+
+    def stall_bulk_in(self, times: int = 1) -> FaultPlan:
+        """Halt the bulk IN endpoint before the next ``times`` reads (the host must clear it)."""
+        with self._lock:
+            self._stalls += times
+        return self
+
+    def take_stall(self) -> bool:
+        """True if the bulk IN endpoint should report a stall now."""
+        with self._lock:
+            if self._stalls > 0:
+                self._stalls -= 1
+                return True
+            return False
 
     def autofocus_miss(self, times: int = 1) -> FaultPlan:
         """The next ``times`` autofocus attempts fail: focus indication 3 and no photo."""

@@ -54,7 +54,10 @@ def shutter_raw(numerator: int, denominator: int) -> int:
     """Encode ``numerator/denominator`` seconds as the camera does."""
     if not (0 < numerator <= 0xFFFF and 0 < denominator <= 0xFFFF):
         raise ValueError("shutter speed parts must be 1..65535")
-    return (numerator << 16) | denominator
+    raw = (numerator << 16) | denominator
+    if raw == SHUTTER_NONE:
+        raise ValueError("0xFFFFFFFF is reserved for 'no shutter speed'")
+    return raw
 
 
 # -- ISO 0xD21E -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from alpaca_sony.errors import (
     DeviceDisconnected,
     MalformedData,
     PtpResponseError,
+    TransportError,
     TransportTimeout,
 )
 from alpaca_sony.ptp.codes import OpCode, ResponseCode
@@ -122,3 +123,11 @@ def test_autofocus_miss_is_detected_within_a_bounded_time(rig_factory: Callable[
         rig.capture.expose(plan)
     assert rig.clock.monotonic() - start < 10
     assert rig.capture.expose(plan).files  # the next attempt focuses and shoots
+
+
+def test_a_stalled_endpoint_is_cleared_and_the_read_retried(rig: Rig) -> None:
+    rig.camera.faults.stall_bulk_in()
+    assert len(rig.capture.read_settings()) > 10
+    rig.camera.faults.stall_bulk_in(2)  # stalls again after the retry: a typed error
+    with pytest.raises(TransportError, match="Pipe"):
+        rig.capture.read_settings()
