@@ -57,7 +57,8 @@ class CameraFacts:
 class CameraSnapshot:
     """Everything a status request needs, swapped atomically by the device worker."""
 
-    connected: bool = False
+    connected: bool = False  # what the client asked for (stays true while a link is recovered)
+    online: bool = False  # a USB session with the camera is up right now
     connecting: bool = False
     state: CameraState = CameraState.IDLE
     image_ready: bool = False

@@ -189,7 +189,9 @@ class DeviceWorker:
         if control is not None:
             control.abort()
         self.call(self._drop_camera, timeout_s)
-        self._publish(connected=False, connecting=False, state=CameraState.IDLE, message="")
+        self._publish(
+            connected=False, online=False, connecting=False, state=CameraState.IDLE, message=""
+        )
 
     def start_exposure(self, request: ExposureRequest) -> None:
         """Queue an exposure and return at once (the state already reads Waiting).
@@ -245,7 +247,7 @@ class DeviceWorker:
                 command()
         finally:
             self._drop_camera()
-            self._publish(connected=False, connecting=False)
+            self._publish(connected=False, online=False, connecting=False)
 
     def _guarded(self, what: str, action: Callable[[], None]) -> None:
         """Run ``action``; any failure becomes state and a message, never a dead thread."""
@@ -320,6 +322,7 @@ class DeviceWorker:
         message = self.snapshot().message if self.snapshot().state == CameraState.ERROR else ""
         self._publish(
             connected=True,
+            online=True,
             model=camera.model,
             facts=facts_from(camera, table),
             state=CameraState.IDLE,
@@ -346,6 +349,7 @@ class DeviceWorker:
         log.warning("lost the camera: %s", exc)
         self._drop_camera()
         self._publish(
+            online=False,
             state=CameraState.ERROR,
             message=(
                 f"the camera connection was lost ({exc}); reconnecting, and any image still in "
@@ -358,6 +362,8 @@ class DeviceWorker:
             self._publish(state=state, exposure=status)
 
         def run() -> None:
+            if self._camera is None and self._want_connected:
+                self._open()  # the link dropped earlier: try once before giving up
             _, capture = self._require()
             outcome = self._runner.run(capture, request, control, report)
             names = tuple(str(p) for p in (*outcome.recovered, *outcome.saved))

@@ -117,14 +117,21 @@ class PtpSession:
         return DeviceInfo.decode(payload.tobytes())
 
     def open(self, session_id: int = 1) -> None:
-        """OpenSession with transaction id 0; an already open session counts as success."""
-        self._next_tid = 0
-        response, _ = self.transaction(OpCode.OPEN_SESSION, (session_id,), check=False)
-        if response.code not in (ResponseCode.OK, ResponseCode.SESSION_ALREADY_OPEN):
-            raise PtpResponseError(OpCode.OPEN_SESSION, response.code)
-        if response.code == ResponseCode.SESSION_ALREADY_OPEN:
-            log.info("camera reports the session already open; continuing in it")
-        self.is_open = True
+        """OpenSession with transaction id 0.
+
+        A session left open by an earlier host (a crash, a pulled cable) is closed and opened
+        afresh, so the camera's remote-control handshake starts from the beginning.
+        """
+        for attempt in range(2):
+            self._next_tid = 0
+            response, _ = self.transaction(OpCode.OPEN_SESSION, (session_id,), check=False)
+            if response.code == ResponseCode.OK:
+                self.is_open = True
+                return
+            if response.code != ResponseCode.SESSION_ALREADY_OPEN or attempt:
+                raise PtpResponseError(OpCode.OPEN_SESSION, response.code)
+            log.info("the camera still had a session open; closing it and starting afresh")
+            self.transaction(OpCode.CLOSE_SESSION, check=False)
 
     def close(self) -> None:
         """CloseSession; errors are logged, not raised (the camera may already be gone)."""

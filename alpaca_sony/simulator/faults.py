@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 class _Counted:
     remaining: int
     operation: int | None = None  # None: any operation
+    skip: int = 0  # matching operations to let through first
 
 
 @dataclass
@@ -45,10 +46,10 @@ class FaultPlan:
             self._busy.append(_Counted(times, operation))
         return self
 
-    def stall(self, operation: int | None = None, times: int = 1) -> FaultPlan:
-        """Never answer the next ``times`` operations: the host's read times out."""
+    def stall(self, operation: int | None = None, times: int = 1, after: int = 0) -> FaultPlan:
+        """Never answer ``times`` operations (after letting ``after`` through): reads time out."""
         with self._lock:
-            self._stuck.append(_Counted(times, operation))
+            self._stuck.append(_Counted(times, operation, after))
         return self
 
     def disconnect(
@@ -119,6 +120,9 @@ class FaultPlan:
     def _take(faults: list[_Counted], operation: int) -> bool:
         for fault in faults:
             if fault.operation in (None, operation) and fault.remaining > 0:
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     faults.remove(fault)

@@ -34,7 +34,8 @@ def test_session_rules(rig_factory: Callable[..., Rig]) -> None:
     assert _code(session, OpCode.GET_DEVICE_INFO) == ResponseCode.OK
     session.open()
     assert _code(session, OpCode.OPEN_SESSION, (1,)) == ResponseCode.SESSION_ALREADY_OPEN
-    session.open()  # the driver treats "already open" as success
+    session.open()  # the driver closes the stale session and opens a fresh one
+    assert session.is_open
 
 
 def test_handshake_order_is_enforced(rig_factory: Callable[..., Rig]) -> None:
