@@ -105,12 +105,16 @@ class ExposureRunner:
         """Save the files of one shot under one stem; returns the paths and the ARW's path."""
         if self.originals is None:
             return [], None
-        if self.originals.low_on_space():
-            log.warning(
-                "less than %d MB free in %s: originals may not fit",
-                self.originals.min_free_bytes // 1_000_000,
-                self.originals.folder,
-            )
+        try:
+            if self.originals.low_on_space():
+                log.warning(
+                    "less than %d MB free in %s: originals may not fit",
+                    self.originals.min_free_bytes // 1_000_000,
+                    self.originals.folder,
+                )
+        except OSError as exc:
+            log.error("the originals folder %s is unusable: %s", self.originals.folder, exc)
+            return [], None
         saved: list[Path] = []
         raw_path: Path | None = None
         for file in files:

@@ -210,3 +210,43 @@ def test_readout_modes_subframes_and_binning(
         binned = (block.reshape(300, 2, 400, 2).sum(axis=(1, 3)) + 2) // 4
         assert np.array_equal(frame.pixels.T, binned)
         assert (frame.bayer_offset_x, frame.bayer_offset_y) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "offsets"),
+    [("RGGB", (0, 0)), ("GRBG", (1, 0)), ("GBRG", (0, 1)), ("BGGR", (1, 1))],
+)
+def test_bayer_offsets_follow_the_true_colour_layout(
+    worker_factory: Callable[..., WorkerRig], pattern: str, offsets: tuple[int, int]
+) -> None:
+    rig = worker_factory(cfa_pattern=pattern)
+    rig.worker.connect()
+    _expose(rig, 1.0)
+    frame = rig.worker.frame()
+    assert frame is not None and (frame.bayer_offset_x, frame.bayer_offset_y) == offsets
+    # The red sites the offsets point at really are red: the simulated sky is brightest in red.
+    mosaic = frame.pixels.T.astype(np.float64)
+    x, y = offsets
+    red = np.median(mosaic[y::2, x::2])
+    blue = np.median(mosaic[1 - y :: 2, 1 - x :: 2])
+    assert red > blue
+
+
+def test_low_disk_space_warns_and_keeps_serving(
+    worker_factory: Callable[..., WorkerRig], caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = worker_factory()
+    rig.worker._runner.originals.min_free_bytes = 1 << 62  # type: ignore[union-attr]
+    rig.worker.connect()
+    snap = _expose(rig, 1.0)
+    assert snap.image_ready and len(rig.files()) == 1
+    assert any("originals may not fit" in r.message for r in caplog.records)
+
+
+def test_unwritable_folder_keeps_serving(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory()
+    rig.folder.parent.mkdir(parents=True, exist_ok=True)
+    rig.folder.write_text("not a folder")  # saving fails: the frame must still arrive
+    rig.worker.connect()
+    snap = _expose(rig, 1.0)
+    assert snap.image_ready and rig.worker.frame() is not None
