@@ -75,13 +75,23 @@ class ExposureControl:
         self.cancel.set()
 
 
+@dataclass(frozen=True)
+class StagedFile:
+    """A downloaded file written to a temporary name, waiting to be made durable."""
+
+    temp: Path
+    stem: str
+    extension: str
+    is_raw: bool
+
+
 @dataclass
 class ExposureOutcome:
-    """What an exposure produced."""
+    """What an exposure produced; ``staged`` files still need :meth:`ExposureRunner.commit`."""
 
     status: ExposureStatus
     frame: DecodedFrame | None
-    saved: list[Path] = field(default_factory=list)
+    staged: list[StagedFile] = field(default_factory=list)
     recovered: list[Path] = field(default_factory=list)
 
 
@@ -95,16 +105,9 @@ class ExposureRunner:
 
     # -- saving ----------------------------------------------------------------------------
 
-    def save(
-        self,
-        model: str,
-        files: list[DownloadedFile],
-        exposure_s: float | None,
-        iso: int | None,
-    ) -> tuple[list[Path], Path | None]:
-        """Save the files of one shot under one stem; returns the paths and the ARW's path."""
+    def _usable_folder(self) -> OriginalsFolder | None:
         if self.originals is None:
-            return [], None
+            return None
         try:
             if self.originals.low_on_space():
                 log.warning(
@@ -114,9 +117,17 @@ class ExposureRunner:
                 )
         except OSError as exc:
             log.error("the originals folder %s is unusable: %s", self.originals.folder, exc)
-            return [], None
-        saved: list[Path] = []
-        raw_path: Path | None = None
+            return None
+        return self.originals
+
+    def stage(
+        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
+    ) -> list[StagedFile]:
+        """Write the files of one shot to temporary files under one stem (not yet durable)."""
+        folder = self._usable_folder()
+        if folder is None:
+            return []
+        staged: list[StagedFile] = []
         for file in files:
             if not file.is_raw and not self.options.keep_jpeg:
                 continue
@@ -124,19 +135,34 @@ class ExposureRunner:
                 model, file.info.sequence_number, exposure_s or 0.0, iso, dt.datetime.now(dt.UTC)
             )
             stem = file_stem(facts) if exposure_s is not None else file_stem(facts) + "_recovered"
-            extension = (
-                file.info.filename.rsplit(".", 1)[-1] if "." in file.info.filename else "bin"
-            )
+            name = file.info.filename
+            extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
             try:
-                path = self.originals.save(stem, extension, file.data)
+                temp = folder.stage(file.data)
             except OSError as exc:
                 # Keep serving: the frame is still in memory and will be decoded.
-                log.error("could not save %s: %s", file.info.filename, exc)
+                log.error("could not save %s: %s", name, exc)
                 continue
-            saved.append(path)
-            if file.is_raw:
-                raw_path = path
-        return saved, raw_path
+            staged.append(StagedFile(temp, stem, extension, file.is_raw))
+        return staged
+
+    def commit(self, staged: list[StagedFile]) -> list[Path]:
+        """Make staged files durable under their final names."""
+        if self.originals is None:
+            return []
+        saved: list[Path] = []
+        for item in staged:
+            try:
+                saved.append(self.originals.commit(item.temp, item.stem, item.extension))
+            except OSError as exc:
+                log.error("could not save %s.%s: %s", item.stem, item.extension, exc)
+        return saved
+
+    def save(
+        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
+    ) -> list[Path]:
+        """Stage and commit at once (images recovered outside an exposure)."""
+        return self.commit(self.stage(model, files, exposure_s, iso))
 
     # -- one exposure ------------------------------------------------------------------------
 
@@ -171,7 +197,7 @@ class ExposureRunner:
         report(CameraState.WAITING, status)
         table = capture.read_settings()
         stale, table = capture.drain(table)
-        recovered, _ = self.save(model_name, stale, None, None)
+        recovered = self.save(model_name, stale, None, None)
         plan = self.plan(capture, request)
         status = ExposureStatus(request.duration_s, plan.duration_s, bulb=plan.is_bulb)
 
@@ -198,18 +224,21 @@ class ExposureRunner:
             aborted=control.aborted.is_set(),
             stopped=control.stopped.is_set() and not control.aborted.is_set(),
         )
-        more_stale, _ = self.save(model_name, result.stale_files, None, None)
+        recovered += self.save(model_name, result.stale_files, None, None)
         iso = request.iso & 0xFFFFFF if request.iso is not None else None
-        saved, raw_path = self.save(model_name, result.files, actual, iso)
-        outcome = ExposureOutcome(status, None, saved, recovered + more_stale)
+        staged = self.stage(model_name, result.files, actual, iso)
+        outcome = ExposureOutcome(status, None, staged, recovered)
         if control.aborted.is_set():
-            log.info("exposure aborted; its image was downloaded%s", " and saved" if saved else "")
+            log.info("exposure aborted; its image was downloaded and kept on disk if saving is on")
             return outcome
         raw_files = [f for f in result.files if f.is_raw]
         if not raw_files:
             raise CameraError("the camera sent no RAW file: set its file format to RAW or RAW+JPEG")
         max_adu = capture.camera.model.sensor.max_adu if capture.camera.model else 16383
-        source: bytes | Path = raw_path if raw_path is not None else raw_files[-1].data.tobytes()
+        raw_staged = [item.temp for item in staged if item.is_raw]
+        # From the staged file (page cache) the ARW need not stay in this process's memory.
+        source: bytes | Path = raw_staged[-1] if raw_staged else raw_files[-1].data.tobytes()
+        del result, raw_files
         outcome.frame = decode(
             source, request.readout, request.subframe, max_adu, self.options.decode
         )

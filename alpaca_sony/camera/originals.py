@@ -61,21 +61,47 @@ class OriginalsFolder:
         return self.free_bytes() < self.min_free_bytes
 
     def save(self, stem: str, extension: str, chunks: Iterable[memoryview | bytes]) -> Path:
-        """Write one file atomically; returns its final path.
+        """Write one file atomically and durably; returns its final path.
 
         Raises:
             OSError: the disk is full or not writable (nothing partial is left behind).
         """
+        return self.commit(self.stage(chunks), stem, extension)
+
+    def stage(self, chunks: Iterable[memoryview | bytes]) -> Path:
+        """Write the bytes to a hidden temporary file (page cache, no fsync yet).
+
+        The frame can be decoded from it at once; :meth:`commit` makes it durable and visible.
+
+        Raises:
+            OSError: the disk is full or not writable (the temporary file is removed).
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         temp = self.folder / f".incoming-{secrets.token_hex(8)}"
         # os.open with 0o666 honours the umask (mkstemp would force 0600).
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(temp, flags, 0o666)
         try:
             with os.fdopen(fd, "wb") as stream:
                 for chunk in chunks:
                     stream.write(chunk)
-                stream.flush()
-                os.fsync(stream.fileno())
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return temp
+
+    def commit(self, temp: Path, stem: str, extension: str) -> Path:
+        """fsync a staged file and link it under its final, never-overwriting name.
+
+        Raises:
+            OSError: the file could not be made durable (the temporary file is removed).
+        """
+        try:
+            fd = os.open(temp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             final = self._claim_name(temp, stem, extension.lstrip(".").upper())
         except BaseException:
             temp.unlink(missing_ok=True)
@@ -83,6 +109,11 @@ class OriginalsFolder:
         self._fsync_folder()
         log.info("saved %s", final)
         return final
+
+    @staticmethod
+    def discard(temp: Path) -> None:
+        """Remove a staged file that will not be kept."""
+        temp.unlink(missing_ok=True)
 
     def _claim_name(self, temp: Path, stem: str, extension: str) -> Path:
         for attempt in range(10_000):

@@ -284,8 +284,7 @@ class DeviceWorker:
         if not files:
             return
         model = capture.camera.device_info.model if capture.camera.device_info else "camera"
-        saved, _ = self._runner.save(model, files, None, None)
-        names = tuple(str(p) for p in saved)
+        names = tuple(str(p) for p in self._runner.save(model, files, None, None))
         log.info("recovered %d image file(s) from the camera", len(files))
         with self._lock:
             self._snapshot = replace(
@@ -366,7 +365,6 @@ class DeviceWorker:
                 self._open()  # the link dropped earlier: try once before giving up
             _, capture = self._require()
             outcome = self._runner.run(capture, request, control, report)
-            names = tuple(str(p) for p in (*outcome.recovered, *outcome.saved))
             with self._lock:
                 snap = self._snapshot
                 self._frame = outcome.frame
@@ -376,8 +374,13 @@ class DeviceWorker:
                     exposure=outcome.status,
                     image_ready=outcome.frame is not None,
                     image_number=snap.image_number + (outcome.frame is not None),
-                    saved_files=(*snap.saved_files, *names)[-50:],
                 )
+            # Durability after ImageReady: the client downloads while the disk catches up.
+            saved = self._runner.commit(outcome.staged)
+            names = tuple(str(p) for p in (*outcome.recovered, *saved))
+            with self._lock:
+                snap = self._snapshot
+                self._snapshot = replace(snap, saved_files=(*snap.saved_files, *names)[-50:])
 
         try:
             run()

@@ -61,7 +61,13 @@ class WorkerRig:
         raise AssertionError(f"timed out; last snapshot: {self.worker.snapshot()}")
 
     def wait_idle(self) -> CameraSnapshot:
-        return self.wait_for(lambda s: s.state in (CameraState.IDLE, CameraState.ERROR))
+        """Idle or Error, with every staged original committed (that follows ImageReady)."""
+        self.wait_for(lambda s: s.state in (CameraState.IDLE, CameraState.ERROR))
+        self.wait_for(lambda s: not self._incoming())
+        return self.worker.snapshot()
+
+    def _incoming(self) -> list[Path]:
+        return list(self.folder.glob(".incoming-*")) if self.folder.is_dir() else []
 
     def files(self) -> list[str]:
         return sorted(p.name for p in self.folder.iterdir() if not p.name.startswith("."))
