@@ -50,7 +50,7 @@ class WorkerRig:
     folder: Path
 
     def wait_for(
-        self, predicate: Callable[[CameraSnapshot], bool], timeout_s: float = 20
+        self, predicate: Callable[[CameraSnapshot], bool], timeout_s: float = 60
     ) -> CameraSnapshot:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
