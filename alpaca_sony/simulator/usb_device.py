@@ -1,7 +1,7 @@
 """The device side of the USB cable: what a simulated camera offers to a USB seam.
 
 Two seams put a :class:`UsbFunction` behind the real USB stack: ``pyusb_backend`` (a pyusb
-``IBackend``) and ``umockdev_harness`` (usbdevfs ioctls under umockdev, so the real libusb runs).
+``IBackend``) and ``umockdev`` (usbdevfs ioctls under umockdev, so the real libusb runs).
 The function never blocks: ``read_bulk`` returns ``None`` when the device has nothing to send yet,
 and the seam decides how long to wait (that is where USB timeouts live).
 """

@@ -15,16 +15,15 @@ from typing import Any
 
 import pytest
 
-from alpaca_sony.simulator.umockdev_harness import (
-    DEBIAN_PACKAGES,
-    UmockdevHarness,
-    UmockdevUnavailable,
+from alpaca_sony.simulator.umockdev.descriptors import (
     configuration_descriptor,
     device_descriptor,
-    run_under_harness,
     string_descriptor,
     umockdev_description,
 )
+from alpaca_sony.simulator.umockdev.environment import DEBIAN_PACKAGES, UmockdevUnavailable
+from alpaca_sony.simulator.umockdev.harness import UmockdevHarness
+from alpaca_sony.simulator.umockdev.runner import run_under_harness
 from alpaca_sony.simulator.usb_device import UsbIdentity
 from tests.umockdev.umockdev_runner import LoopbackFunction
 
