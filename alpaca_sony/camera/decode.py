@@ -202,7 +202,7 @@ def _frame(
     return DecodedFrame(to_x_major(cut), offsets[0], offsets[1], max_adu)
 
 
-_TILE = 256
+_TILE = 128
 
 
 def _transpose_rows(image: U16Array, out: U16Array, y_start: int, y_end: int) -> None:
@@ -227,9 +227,12 @@ def to_x_major(image: U16Array, threads: int = 2) -> U16Array:
     if len(starts) == 1:
         _transpose_rows(image, out, 0, height)
         return out
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="transpose") as pool:
-        for future in [
-            pool.submit(_transpose_rows, image, out, y, min(y + band, height)) for y in starts
-        ]:
+    # The first band runs on this thread, the others on helper threads.
+    with ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="transpose") as pool:
+        futures = [
+            pool.submit(_transpose_rows, image, out, y, min(y + band, height)) for y in starts[1:]
+        ]
+        _transpose_rows(image, out, 0, min(band, height))
+        for future in futures:
             future.result()
     return out
