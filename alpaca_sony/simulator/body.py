@@ -168,6 +168,7 @@ class SimulatedBody:
         self._exposure: _Exposure | None = None
         self._processing: list[tuple[float, Shot]] = []
         self._pending_changes: list[tuple[float, int, Value]] = []
+        self.shutter_held_on_body = False  # a finger (or a stuck remote) on the shutter button
         self._s1_down_at: float | None = None
         self._s2_down = False
         self._af_result_at: float | None = None
@@ -312,10 +313,21 @@ class SimulatedBody:
 
     # -- buttons and exposures --------------------------------------------------------------------
 
+    def hold_shutter_button(self, held: bool) -> None:
+        """Someone holds the body's shutter button: S1 and S2 read down whatever the host does."""
+        with self._lock:
+            self.shutter_held_on_body = held
+            down_value = _UP if self.inverted else _DOWN
+            up_value = _DOWN if self.inverted else _UP
+            for control in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
+                self._set(control, down_value if held else up_value)
+
     def button(self, control: int, wire_value: int) -> None:
         """0x9207 on S1/S2 with the value as sent (inverted bodies swap 1 and 2)."""
         with self._lock:
             self.advance()
+            if self.shutter_held_on_body:
+                return  # the physical button wins
             down = wire_value == (_UP if self.inverted else _DOWN)
             self._set(control, wire_value)
             if control == SonyControl.S1_BUTTON:

@@ -250,3 +250,16 @@ def test_unwritable_folder_keeps_serving(worker_factory: Callable[..., WorkerRig
     rig.worker.connect()
     snap = _expose(rig, 1.0)
     assert snap.image_ready and rig.worker.frame() is not None
+
+
+def test_a_shutter_button_held_on_the_camera_is_refused_clearly(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(controls_in_prop_list=True)
+    rig.worker.connect()
+    rig.camera.body.hold_shutter_button(True)
+    snap = _expose(rig, 1.0)
+    assert snap.state == CameraState.ERROR and "shutter button is held down" in snap.message
+    assert rig.camera.body.shots == []
+    rig.camera.body.hold_shutter_button(False)
+    assert _expose(rig, 1.0).image_ready
