@@ -174,14 +174,22 @@ class DeviceWorker:
     def connect(self, timeout_s: float | None = None) -> None:
         """Connect (blocking up to the deadline); the worker keeps reconnecting after drops."""
         self._want_connected = True
+        self._forget_last_exposure()
         self._publish(connecting=True)
         self.call(self._connect_now, timeout_s)
 
     def connect_async(self) -> Future[None]:
         """Start connecting; Connecting stays true until it is done."""
         self._want_connected = True
+        self._forget_last_exposure()
         self._publish(connecting=True)
         return self.submit(self._connect_now)
+
+    def _forget_last_exposure(self) -> None:
+        """A client's (re)connect starts clean: no image ready, no last exposure."""
+        with self._lock:
+            self._frame = None
+            self._snapshot = replace(self._snapshot, image_ready=False, exposure=None)
 
     def disconnect(self, timeout_s: float | None = None) -> None:
         self._want_connected = False

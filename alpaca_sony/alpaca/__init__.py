@@ -1,0 +1,1 @@
+"""The Alpaca API layer: the only package that imports falcon."""

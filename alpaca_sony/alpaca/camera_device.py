@@ -1,0 +1,457 @@
+"""The ICameraV4 members of one Sony body, over the camera domain's device worker.
+
+No HTTP here: handlers in :mod:`alpaca_sony.alpaca.resources` parse requests and call these methods,
+which raise :class:`AlpacaError` subclasses. Client-side settings (binning, subframe, gain index,
+readout mode) live here under a lock; everything about the camera comes from the worker's snapshot,
+so no member waits on USB except Connected/Connect/Disconnect and StartExposure's hand-over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from alpaca_sony import __version__
+from alpaca_sony.alpaca.errors import (
+    ActionNotImplemented,
+    DriverError,
+    InvalidOperation,
+    InvalidValue,
+    NotConnected,
+)
+from alpaca_sony.camera.decode import DecodedFrame, ReadoutMode, Subframe
+from alpaca_sony.camera.exposure import ExposureRequest
+from alpaca_sony.camera.state import CameraSnapshot, CameraState, ExposureStatus
+from alpaca_sony.camera.worker import DeviceWorker
+from alpaca_sony.clock import Clock
+from alpaca_sony.errors import AlpacaSonyError, CameraError
+from alpaca_sony.sony.models import CameraModel
+from alpaca_sony.sony.values import Iso, ShutterSpeed
+
+log = logging.getLogger(__name__)
+
+MAX_BIN = 4
+EXPOSURE_MAX_S = 4 * 3600.0
+SENSOR_TYPE_COLOR = 1
+SENSOR_TYPE_RGGB = 2
+READOUT_MODES = (ReadoutMode.RAW, ReadoutMode.RGB, ReadoutMode.RGB_HALF)
+UNIQUE_ID_NAMESPACE = uuid.UUID("6f1d9a52-3c1e-4d8e-9b8e-2a5f4e7c0a11")
+ACTIONS = ("camerainfo", "battery", "buffer", "lens", "savedfiles")
+
+
+def unique_id(model: str, serial_number: str) -> str:
+    """A UUID derived from the body's serial number: the same everywhere, forever."""
+    return str(uuid.uuid5(UNIQUE_ID_NAMESPACE, f"sony/{model}/{serial_number}"))
+
+
+@dataclass
+class _ClientSettings:
+    bin_x: int = 1
+    bin_y: int = 1
+    start_x: int = 0
+    start_y: int = 0
+    num_x: int | None = None  # None: the full (binned) frame, until a client writes it
+    num_y: int | None = None
+    gain_index: int | None = None
+    readout_mode: int = 0
+
+
+class CameraDevice:
+    """One Alpaca camera device number."""
+
+    def __init__(
+        self,
+        number: int,
+        worker: DeviceWorker,
+        clock: Clock,
+        model_hint: CameraModel | None,
+        serial_number: str,
+    ):
+        self.number = number
+        self.worker = worker
+        self.clock = clock
+        self.model_hint = model_hint
+        self.serial_number = serial_number
+        self._settings = _ClientSettings()
+        self._lock = threading.Lock()
+        self._exposure_seen = False  # LastExposure* raise until an exposure since connect
+
+    # -- identity ---------------------------------------------------------------------------
+
+    @property
+    def model(self) -> CameraModel | None:
+        return self.worker.snapshot().model or self.model_hint
+
+    @property
+    def model_name(self) -> str:
+        model = self.model
+        return model.model if model else "Sony camera"
+
+    @property
+    def unique_id(self) -> str:
+        return unique_id(self.model_name, self.serial_number)
+
+    def name(self) -> str:
+        model = self.model
+        return model.display_name if model else "Sony camera"
+
+    def description(self) -> str:
+        return f"{self.name()} ({self.model_name}) on USB"[:64]
+
+    @staticmethod
+    def driver_info() -> str:
+        return "alpaca-sony: ASCOM Alpaca server for Sony Alpha cameras in PC Remote mode"
+
+    @staticmethod
+    def driver_version() -> str:
+        return ".".join(__version__.split(".")[:2])
+
+    # -- connection -----------------------------------------------------------------------
+
+    def connected(self) -> bool:
+        return self.worker.snapshot().connected
+
+    def set_connected(self, value: bool) -> None:
+        """Synchronous: when this returns, Connected reads ``value``."""
+        try:
+            if value:
+                if not self.worker.snapshot().connected:
+                    self._reset_client_state()
+                    self.worker.connect(timeout_s=30)
+            else:
+                self.worker.disconnect(timeout_s=30)
+        except AlpacaSonyError as exc:
+            raise DriverError(f"could not {'connect' if value else 'disconnect'}: {exc}") from exc
+
+    def connect(self) -> None:
+        """Asynchronous connect; Connecting reads true until it is done."""
+        if self.worker.snapshot().connected:
+            return
+        self._reset_client_state()
+        self.worker.connect_async()
+
+    def disconnect(self) -> None:
+        """Disconnect (fast: it only closes the session)."""
+        self.set_connected(False)
+
+    def connecting(self) -> bool:
+        return self.worker.snapshot().connecting
+
+    def _reset_client_state(self) -> None:
+        with self._lock:
+            self._settings = _ClientSettings()
+            self._exposure_seen = False
+
+    def _snapshot(self) -> CameraSnapshot:
+        """The snapshot, or NotConnected."""
+        snap = self.worker.snapshot()
+        if not snap.connected:
+            raise NotConnected("the camera is not connected")
+        return snap
+
+    def _model(self) -> CameraModel:
+        self._snapshot()
+        model = self.model
+        if model is None:
+            raise DriverError("this camera model is not in the model table")
+        return model
+
+    # -- sensor ---------------------------------------------------------------------------
+
+    def camera_x_size(self) -> int:
+        return self._model().sensor.visible_width
+
+    def camera_y_size(self) -> int:
+        return self._model().sensor.visible_height
+
+    def pixel_size(self) -> float:
+        return self._model().sensor.pixel_size_um
+
+    def sensor_name(self) -> str:
+        name = self._model().sensor.sensor_name
+        part = name.removeprefix("Sony ").upper()
+        return part if part.startswith("IMX") and " " not in part else ""
+
+    def _readout(self) -> ReadoutMode:
+        with self._lock:
+            return READOUT_MODES[self._settings.readout_mode]
+
+    def sensor_type(self) -> int:
+        self._snapshot()
+        return SENSOR_TYPE_RGGB if self._readout() == ReadoutMode.RAW else SENSOR_TYPE_COLOR
+
+    def max_adu(self) -> int:
+        model = self._model()
+        return model.sensor.max_adu if self._readout() == ReadoutMode.RAW else 65535
+
+    def bayer_offset(self, axis: str) -> int:
+        """Offsets of the RGGB pattern (all Sony bodies: R at 0,0; 0 in RGB modes too)."""
+        self._snapshot()
+        frame = self.worker.frame()
+        if (
+            frame is not None
+            and frame.bayer_offset_x is not None
+            and frame.bayer_offset_y is not None
+        ):
+            return frame.bayer_offset_x if axis == "x" else frame.bayer_offset_y
+        return 0
+
+    # -- binning and subframe ------------------------------------------------------------------
+
+    def get_setting(self, name: str) -> int:
+        self._snapshot()
+        with self._lock:
+            settings = self._settings
+            if name == "num_x" and settings.num_x is None:
+                return self.camera_x_size() // settings.bin_x
+            if name == "num_y" and settings.num_y is None:
+                return self.camera_y_size() // settings.bin_y
+            value: int = getattr(settings, name)
+            return value
+
+    def set_bin(self, axis: str, value: int) -> None:
+        self._snapshot()
+        if not 1 <= value <= MAX_BIN:
+            raise InvalidValue(f"binning must be 1 to {MAX_BIN}, not {value}")
+        with self._lock:
+            # Symmetric binning only: setting one axis sets both (what clients expect).
+            self._settings.bin_x = self._settings.bin_y = value
+
+    def set_subframe(self, name: str, value: int) -> None:
+        """StartX/StartY/NumX/NumY: not cross-checked here; StartExposure validates."""
+        self._snapshot()
+        with self._lock:
+            setattr(self._settings, name, value)
+
+    # -- gain (ISO, index mode) ------------------------------------------------------------------
+
+    def _iso_values(self) -> list[int]:
+        snap = self._snapshot()
+        values = [v for v in snap.facts.iso_values if Iso(v).is_plain]
+        if not values and self.model is not None:
+            values = [v for v in self.model.iso_values if Iso(v).is_plain]
+        return sorted(set(values), key=lambda v: v & 0xFFFFFF)
+
+    def gains(self) -> list[str]:
+        return [f"ISO {Iso(v).number}" for v in self._iso_values()]
+
+    def gain(self) -> int:
+        values = self._iso_values()
+        with self._lock:
+            index = self._settings.gain_index
+        if index is not None:
+            return index
+        current = self._snapshot().facts.iso
+        if current in values:
+            return values.index(current)
+        for preferred in (800, 400, 1600):
+            if preferred in values:
+                return values.index(preferred)
+        return 0
+
+    def set_gain(self, value: int) -> None:
+        values = self._iso_values()
+        if not 0 <= value < len(values):
+            raise InvalidValue(f"gain index must be 0 to {len(values) - 1}, not {value}")
+        with self._lock:
+            self._settings.gain_index = value
+
+    # -- readout modes ----------------------------------------------------------------------------
+
+    def readout_modes(self) -> list[str]:
+        width, height = self.camera_x_size(), self.camera_y_size()
+        return [
+            f"Raw Bayer (RGGB, {width} x {height})",
+            f"RGB linear 16-bit ({width} x {height})",
+            f"RGB half size, fast (bin 2: {width // 2} x {height // 2})",
+        ]
+
+    def readout_mode(self) -> int:
+        self._snapshot()
+        with self._lock:
+            return self._settings.readout_mode
+
+    def set_readout_mode(self, value: int) -> None:
+        self._snapshot()
+        if not 0 <= value < len(READOUT_MODES):
+            raise InvalidValue(f"readout mode must be 0 to {len(READOUT_MODES) - 1}, not {value}")
+        with self._lock:
+            self._settings.readout_mode = value
+
+    # -- exposure limits and state -----------------------------------------------------------------
+
+    def exposure_min(self) -> float:
+        return self._model().shortest_speed_s
+
+    @staticmethod
+    def exposure_max() -> float:
+        return EXPOSURE_MAX_S
+
+    def camera_state(self) -> int:
+        return int(self._snapshot().state)
+
+    def image_ready(self) -> bool:
+        return self._snapshot().image_ready
+
+    def percent_completed(self) -> int:
+        snap = self._snapshot()
+        if snap.state in (CameraState.IDLE, CameraState.ERROR):
+            return 100 if snap.image_ready else 0
+        exposure = snap.exposure
+        if snap.state == CameraState.EXPOSING and exposure and exposure.started_monotonic:
+            elapsed = self.clock.monotonic() - exposure.started_monotonic
+            return max(0, min(99, int(100 * elapsed / max(exposure.planned_s, 1e-6))))
+        return 100 if snap.state in (CameraState.READING, CameraState.DOWNLOAD) else 0
+
+    def last_exposure_duration(self) -> float:
+        exposure = self._last_exposure()
+        return exposure.actual_s if exposure.actual_s is not None else exposure.planned_s
+
+    def last_exposure_start_time(self) -> str:
+        exposure = self._last_exposure()
+        if exposure.started_utc is None:
+            raise InvalidOperation("the last exposure did not start")
+        # FITS style, UTC, no zone suffix (ConformU reads a 'Z' as local time).
+        return exposure.started_utc.split("+")[0]
+
+    def _last_exposure(self) -> ExposureStatus:
+        snap = self._snapshot()
+        with self._lock:
+            seen = self._exposure_seen
+        if not seen or snap.exposure is None or snap.exposure.started_utc is None:
+            raise InvalidOperation("no exposure has been taken since connecting")
+        return snap.exposure
+
+    # -- exposures ---------------------------------------------------------------------------------
+
+    def start_exposure(self, duration_s: float, light: bool) -> None:
+        snap = self._snapshot()
+        model = self._model()
+        if duration_s < 0:
+            raise InvalidValue(f"duration must not be negative ({duration_s})")
+        if light and duration_s < model.shortest_speed_s * 0.999:
+            raise InvalidValue(f"light frames need at least {model.shortest_speed_s:g} s")
+        if duration_s > EXPOSURE_MAX_S:
+            raise InvalidValue(f"exposures longer than {EXPOSURE_MAX_S:g} s are not supported")
+        if snap.state not in (CameraState.IDLE, CameraState.ERROR):
+            raise InvalidOperation("an exposure is already in progress")
+        with self._lock:
+            settings = _ClientSettings(**vars(self._settings))
+        readout = READOUT_MODES[settings.readout_mode]
+        subframe = self._subframe(settings, model, readout)
+        iso_values = self._iso_values()
+        gain_index = settings.gain_index if settings.gain_index is not None else self.gain()
+        request = ExposureRequest(
+            duration_s=max(duration_s, model.shortest_speed_s),
+            light=light,
+            iso=iso_values[gain_index] if iso_values else None,
+            readout=readout,
+            subframe=subframe,
+        )
+        try:
+            self.worker.start_exposure(request)
+        except CameraError as exc:
+            raise InvalidOperation(str(exc)) from exc
+        with self._lock:
+            self._exposure_seen = True
+
+    @staticmethod
+    def _subframe(settings: _ClientSettings, model: CameraModel, readout: ReadoutMode) -> Subframe:
+        width, height = model.sensor.visible_width, model.sensor.visible_height
+        bin_x, bin_y = settings.bin_x, settings.bin_y
+        num_x = width // bin_x if settings.num_x is None else settings.num_x
+        num_y = height // bin_y if settings.num_y is None else settings.num_y
+        fits = (
+            settings.start_x >= 0
+            and settings.start_y >= 0
+            and num_x >= 1
+            and num_y >= 1
+            and settings.start_x + num_x <= width // bin_x
+            and settings.start_y + num_y <= height // bin_y
+        )
+        if not fits:
+            raise InvalidValue(
+                f"subframe StartX={settings.start_x} StartY={settings.start_y} NumX={num_x} "
+                f"NumY={num_y} does not fit {width // bin_x} x {height // bin_y} at bin {bin_x}"
+            )
+        if readout == ReadoutMode.RGB_HALF:
+            # The half-size decode is bin 2; bin 4 bins it once more.
+            if bin_x not in (2, 4):
+                raise InvalidValue("the RGB half-size mode delivers bin 2 or 4: set BinX to 2 or 4")
+            return Subframe(
+                settings.start_x, settings.start_y, num_x, num_y, bin_x // 2, bin_y // 2
+            )
+        return Subframe(settings.start_x, settings.start_y, num_x, num_y, bin_x, bin_y)
+
+    def abort_exposure(self) -> None:
+        self._snapshot()
+        self.worker.abort_exposure()
+
+    def stop_exposure(self) -> None:
+        snap = self._snapshot()
+        exposure = snap.exposure
+        if snap.state == CameraState.EXPOSING and exposure is not None and not exposure.bulb:
+            raise InvalidOperation(
+                f"a built-in shutter speed ({exposure.planned_s:g} s) cannot be shortened"
+            )
+        self.worker.stop_exposure()
+
+    def frame(self) -> DecodedFrame:
+        self._snapshot()
+        frame = self.worker.frame()
+        if frame is None:
+            raise InvalidOperation("no image is ready (take an exposure first)")
+        return frame
+
+    def image_number(self) -> int:
+        return self.worker.snapshot().image_number
+
+    # -- device state and actions -----------------------------------------------------------------
+
+    def device_state(self) -> list[dict[str, Any]]:
+        snap = self._snapshot()
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+        return [
+            {"Name": "CameraState", "Value": int(snap.state)},
+            {"Name": "ImageReady", "Value": snap.image_ready},
+            {"Name": "PercentCompleted", "Value": self.percent_completed()},
+            {"Name": "TimeStamp", "Value": stamp},
+        ]
+
+    @staticmethod
+    def supported_actions() -> list[str]:
+        return list(ACTIONS)
+
+    def action(self, name: str, parameters: str) -> str:
+        """Camera facts Alpaca has no member for, as JSON text."""
+        snap = self._snapshot()
+        action = name.lower()
+        facts = snap.facts
+        if action not in ACTIONS:
+            raise ActionNotImplemented(f"unknown action {name!r}; supported: {', '.join(ACTIONS)}")
+        result: dict[str, Any]
+        if action == "battery":
+            result = {"percent": facts.battery_percent, "indicator": facts.battery_indicator}
+        elif action == "buffer":
+            result = {"images_waiting": facts.images_waiting}
+        elif action == "lens":
+            result = {"f_number": facts.f_number, "attached": facts.f_number is not None}
+        elif action == "savedfiles":
+            result = {"files": list(snap.saved_files)}
+        else:
+            result = {
+                "model": facts.device_model,
+                "serial_number": facts.serial_number,
+                "firmware": facts.firmware,
+                "iso": str(Iso(facts.iso)) if facts.iso is not None else None,
+                "shutter": str(ShutterSpeed(facts.shutter)) if facts.shutter is not None else None,
+                "file_format": facts.file_format,
+                "message": snap.message,
+            }
+        return orjson.dumps(result).decode()
