@@ -1,7 +1,8 @@
-"""Command line: ``alpaca-sony list`` and ``alpaca-sony check``.
+"""Command line.
 
-``--simulator [MODEL]`` runs the same commands against the built-in simulated body, through the
-production pyusb code.
+``alpaca-sony [options]`` serves the Alpaca API; ``alpaca-sony list`` prints the Sony cameras on
+USB, their mode and what to fix; ``alpaca-sony check`` takes one exposure and saves it.
+``--simulator [MODEL]`` uses the built-in simulated body through the production pyusb code.
 """
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
 from alpaca_sony.clock import Clock, SystemClock
+from alpaca_sony.config import load, with_overrides
 from alpaca_sony.errors import AlpacaSonyError
 from alpaca_sony.log import setup_logging
+from alpaca_sony.runtime import Runtime
 from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
 from alpaca_sony.sony.codes import SonyProp
 from alpaca_sony.sony.connection import open_camera, survey
@@ -76,7 +81,7 @@ def _check(args: argparse.Namespace) -> int:
         plan = plan_exposure(args.exposure, shutter_ladder(table, camera.model))
         capture.set_shutter(plan.shutter_raw)
         result = capture.expose(plan)
-        folder = OriginalsFolder(Path(args.save_dir))
+        folder = OriginalsFolder(Path(args.check_dir))
         model = camera.device_info.model if camera.device_info else "camera"
         for file in [*result.stale_files, *result.files]:
             facts = ShotFacts(
@@ -90,6 +95,32 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    config = with_overrides(
+        load(Path(args.config) if args.config else None),
+        server={"host": args.host, "port": args.port},
+        discovery={
+            "port": args.discovery_port,
+            "enabled": False if args.no_discovery else None,
+            "mdns": False if args.no_mdns else None,
+        },
+        camera={"simulator": args.simulator, "save_dir": args.save_dir},
+    )
+    if args.log_level is None:
+        setup_logging(config.logging.level)
+    runtime = Runtime(config)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    try:
+        runtime.start()
+        stop.wait()
+        log.info("stopping")
+    finally:
+        runtime.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alpaca-sony", description=__doc__)
     parser.add_argument(
@@ -99,14 +130,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL",
         help=f"use the built-in simulated camera (default {DEFAULT_MODEL}) instead of USB",
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--host", default=None, help="address to serve on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (default 11111; 0 = any)")
+    discovery = parser.add_mutually_exclusive_group()
+    discovery.add_argument(
+        "--discovery-port", type=int, default=None, help="Alpaca discovery UDP port (32227)"
+    )
+    discovery.add_argument("--no-discovery", action="store_true", help="no UDP discovery")
+    parser.add_argument("--no-mdns", action="store_true", help="no mDNS/zeroconf advertisement")
+    parser.add_argument("--config", default=None, help="a TOML settings file (flags win)")
+    parser.add_argument("--save-dir", default=None, help="folder for the camera's original files")
+    commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="list Sony cameras on USB, their mode and what to fix")
     check = commands.add_parser("check", help="connect, take one exposure and save the files")
     check.add_argument("--exposure", type=float, default=0.01, help="seconds (default 0.01)")
     check.add_argument("--iso", type=int, default=None, help="ISO to set first")
     check.add_argument("--serial", default=None, help="the camera's serial number")
-    check.add_argument("--save-dir", default="captures", help="folder for the files")
+    check.add_argument("--save-dir", dest="check_dir", default="captures", help="folder")
     return parser
 
 
@@ -125,9 +166,10 @@ def _normalise(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_normalise(sys.argv[1:] if argv is None else argv))
-    setup_logging(args.log_level)
+    setup_logging(args.log_level or "INFO")
     try:
-        return {"list": _list, "check": _check}[args.command](args)
+        command = {"list": _list, "check": _check}.get(args.command or "", _serve)
+        return command(args)
     except AlpacaSonyError as exc:
         log.error("%s", exc)
         return 2

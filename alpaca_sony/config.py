@@ -1,0 +1,111 @@
+"""Settings: frozen dataclasses loaded once from a TOML file; command-line flags win.
+
+Unknown keys are an error that names the key, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from alpaca_sony.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "0.0.0.0"
+    port: int = 11111
+    threads: int = 8
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class DiscoverySettings:
+    enabled: bool = True
+    port: int = 32227
+    mdns: bool = True
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    simulator: str | None = None  # a model name: serve the built-in simulated body
+    save_dir: str = "~/alpaca-sony/originals"
+    save_originals: bool = True
+    keep_jpeg: bool = False
+    min_free_mb: int = 1024
+    prefer_builtin_speeds: bool = False
+    demosaic: str = "AHD"
+    rgb_primaries: str = "camera"  # or "srgb"
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "server": ServerSettings,
+    "discovery": DiscoverySettings,
+    "camera": CameraSettings,
+    "logging": LoggingSettings,
+}
+
+
+def _section(name: str, cls: type[Any], table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
+        default = getattr(cls(), key)
+        expected = type(default) if default is not None else str
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{name}.{key} must be true or false")
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{name}.{key} must be a {expected.__name__}, not {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def load(path: Path | None) -> Config:
+    """The configuration in ``path`` (defaults when None).
+
+    Raises:
+        ConfigError: unreadable file, bad TOML, unknown sections or keys, wrong types.
+    """
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    sections: dict[str, Any] = {}
+    for name, table in data.items():
+        if name not in _SECTIONS:
+            raise ConfigError(f"unknown section [{name}] (known: {', '.join(_SECTIONS)})")
+        sections[name] = _section(name, _SECTIONS[name], table)
+    return Config(**sections)
+
+
+def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
+    """A copy with flag values (None means "not given") laid over the file's."""
+    updated = {}
+    for name, overrides in sections.items():
+        given = {k: v for k, v in overrides.items() if v is not None}
+        updated[name] = dataclasses.replace(getattr(config, name), **given)
+    return dataclasses.replace(config, **updated)

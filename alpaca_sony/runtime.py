@@ -1,0 +1,182 @@
+"""Composition root: the one place where the parts are wired together.
+
+Cameras found on USB (or the simulated one) become device workers and Alpaca camera devices, ordered
+by serial number so device numbers stay the same across restarts; the Falcon app is served by
+waitress; discovery and mDNS announce it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+
+from alpaca_sony import __version__
+from alpaca_sony.alpaca.app import ServerInfo, create_app
+from alpaca_sony.alpaca.camera_device import CameraDevice
+from alpaca_sony.camera.decode import ColourSpace, DecodeOptions
+from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
+from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.camera.worker import DeviceWorker
+from alpaca_sony.clock import Clock, SystemClock
+from alpaca_sony.config import Config
+from alpaca_sony.errors import ConfigError
+from alpaca_sony.sony.connection import open_camera, survey
+from alpaca_sony.sony.models import MODELS, CameraModel, model_for
+from alpaca_sony.transport.usb import default_backend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Found:
+    serial_number: str | None
+    model: CameraModel | None
+
+
+def _simulator_backend(model: str, clock: Clock) -> Any:
+    from alpaca_sony.simulator.body import BodySettings
+    from alpaca_sony.simulator.camera import SimulatedCamera
+    from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+
+    if model not in MODELS:
+        raise ConfigError(f"unknown simulator model {model!r}; choose from {', '.join(MODELS)}")
+    return SimulatorBackend([SimulatedCamera(clock, BodySettings(model=model))], clock)
+
+
+class Runtime:
+    """The running server: workers, the HTTP server, discovery."""
+
+    def __init__(self, config: Config, clock: Clock | None = None, backend: Any = None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        simulator = config.camera.simulator
+        if backend is None:
+            backend = _simulator_backend(simulator, self.clock) if simulator else default_backend()
+        self.backend = backend
+        self.devices: list[CameraDevice] = []
+        self._server: BaseWSGIServer | MultiSocketServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stoppers: list[Callable[[], None]] = []
+
+    # -- cameras -------------------------------------------------------------------------------
+
+    def _found(self) -> list[_Found]:
+        rows = [r for r in survey(self.backend) if r.mode == "PC Remote"]
+        found = sorted(
+            (_Found(r.usb.serial_number, model_for(r.model or "")) for r in rows),
+            key=lambda f: f.serial_number or "",
+        )
+        if not found:
+            log.warning(
+                "no Sony camera in PC Remote mode on USB yet: camera 0 will take the first one "
+                "that appears (`alpaca-sony list` says what to fix)"
+            )
+            return [_Found(None, None)]
+        return found
+
+    def _runner(self) -> ExposureRunner:
+        camera = self.config.camera
+        options = CaptureOptions(
+            prefer_builtin_speeds=camera.prefer_builtin_speeds,
+            keep_jpeg=camera.keep_jpeg,
+            save_originals=camera.save_originals,
+            decode=DecodeOptions(
+                colour_space=ColourSpace(camera.rgb_primaries), algorithm=camera.demosaic
+            ),
+        )
+        folder = OriginalsFolder(Path(camera.save_dir).expanduser(), camera.min_free_mb << 20)
+        return ExposureRunner(self.clock, options, folder)
+
+    def _build_devices(self) -> None:
+        for number, found in enumerate(self._found()):
+            serial = found.serial_number
+
+            def opener(serial: str | None = serial) -> Any:
+                return open_camera(self.backend, self.clock, serial)
+
+            worker = DeviceWorker(opener, self.clock, self._runner(), name=f"camera-{number}")
+            worker.start()
+            self._stoppers.append(worker.stop)
+            self.devices.append(
+                CameraDevice(number, worker, self.clock, found.model, serial or "unknown")
+            )
+            log.info(
+                "camera %d: %s serial %s",
+                number,
+                found.model.model if found.model else "(waiting for a camera)",
+                serial,
+            )
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    def start(self) -> int:
+        """Start everything; returns the HTTP port (useful with port 0)."""
+        self._build_devices()
+        server_cfg = self.config.server
+        info = ServerInfo(
+            name="alpaca-sony",
+            manufacturer="alpaca-sony project",
+            version=__version__,
+            location=server_cfg.location,
+            settings={
+                "HTTP address": f"{server_cfg.host}:{server_cfg.port}",
+                "Discovery": (
+                    f"UDP {self.config.discovery.port}" if self.config.discovery.enabled else "off"
+                ),
+                "mDNS": "on" if self.config.discovery.mdns else "off",
+                "Originals folder": self.config.camera.save_dir
+                if self.config.camera.save_originals
+                else "saving off",
+                "Keep JPEG": str(self.config.camera.keep_jpeg),
+                "Prefer built-in shutter speeds": str(self.config.camera.prefer_builtin_speeds),
+            },
+        )
+        app = create_app(self.devices, info)
+        self._server = create_server(
+            app, host=server_cfg.host, port=server_cfg.port, threads=server_cfg.threads
+        )
+        port = int(getattr(self._server, "effective_port", server_cfg.port))
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread.start()
+        self._stoppers.insert(0, self._server.close)
+        log.info("Alpaca server on http://%s:%d/ (setup: /setup)", server_cfg.host, port)
+        self._start_discovery(port)
+        return port
+
+    def _start_discovery(self, port: int) -> None:
+        discovery = self.config.discovery
+        if discovery.enabled:
+            from alpaca_sony.discovery.alpaca_udp import DiscoveryResponder
+
+            responder = DiscoveryResponder(alpaca_port=port, port=discovery.port)
+            responder.start()
+            self._stoppers.insert(0, responder.stop)
+            log.info("Alpaca discovery on UDP port %d", responder.bound_port)
+        if discovery.mdns:
+            from alpaca_sony.discovery.mdns import MdnsAdvertiser
+
+            advertiser = MdnsAdvertiser(port=port, name="alpaca-sony", devices=self._mdns_devices())
+            advertiser.start()
+            self._stoppers.insert(0, advertiser.stop)
+
+    def _mdns_devices(self) -> list[Any]:
+        from alpaca_sony.discovery.mdns import AdvertisedDevice
+
+        return [AdvertisedDevice("Camera", d.number, d.name(), d.unique_id) for d in self.devices]
+
+    def stop(self) -> None:
+        """Stop discovery, the HTTP server and every worker (each camera disconnected)."""
+        for stopper in self._stoppers:
+            try:
+                stopper()
+            except Exception:
+                log.exception("error while stopping")
+        self._stoppers.clear()
+        if self._thread is not None:
+            self._thread.join(5)
