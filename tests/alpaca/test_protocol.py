@@ -143,8 +143,9 @@ def test_camera_facts(api: Api) -> None:
     assert api.value("exposuremin") == pytest.approx(1 / 8000)
     assert api.value("exposuremax") >= 3600
     assert api.value("canpulseguide") is False and api.value("canfastreadout") is False
-    unimplemented = ("fastreadout", "gainmin", "gainmax", "offset", "offsets", "ccdtemperature",
-                     "ispulseguiding", "cooleron", "electronsperadu", "fullwellcapacity")  # fmt: skip
+    unimplemented = ("fastreadout", "gainmin", "gainmax", "offset", "offsets",
+                     "ccdtemperature", "ispulseguiding", "cooleron", "electronsperadu",
+                     "fullwellcapacity")  # fmt: skip
     for member in unimplemented:
         assert api.get(member).json["ErrorNumber"] == 0x400, member
     assert api.put("fastreadout", "FastReadout=false").json["ErrorNumber"] == 0x400
