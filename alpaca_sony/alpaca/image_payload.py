@@ -9,7 +9,6 @@ download at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,8 +41,8 @@ class ImagePayloads:
 
     def image_bytes(
         self, number: int, frame: DecodedFrame, client_tid: int, server_tid: int
-    ) -> tuple[int, Iterator[bytes]]:
-        """(content length, body chunks) of the ImageBytes reply."""
+    ) -> tuple[int, PayloadStream]:
+        """(content length, body stream) of the ImageBytes reply."""
         entry = self._entry(number, frame)
         with self._lock:
             if entry.pixel_bytes is None:
@@ -51,12 +50,13 @@ class ImagePayloads:
                 entry.pixel_bytes = np.ascontiguousarray(frame.pixels, dtype="<u2").tobytes()
             pixels = entry.pixel_bytes
         head = imagebytes.header(frame.pixels, client_tid, server_tid)
-        return len(head) + len(pixels), _chunks(head, pixels)
+        stream = PayloadStream(head, pixels)
+        return len(stream), stream
 
     def json(
         self, number: int, frame: DecodedFrame, client_tid: int, server_tid: int
-    ) -> tuple[int, Iterator[bytes]]:
-        """(content length, body chunks) of the JSON reply; Type and Rank come first."""
+    ) -> tuple[int, PayloadStream]:
+        """(content length, body stream) of the JSON reply; Type and Rank come first."""
         entry = self._entry(number, frame)
         with self._lock:
             if entry.json_value is None:
@@ -67,9 +67,51 @@ class ImagePayloads:
             b',"ClientTransactionID":%d,"ServerTransactionID":%d,"ErrorNumber":0,'
             b'"ErrorMessage":""}' % (client_tid, server_tid)
         )
-        return len(prefix) + len(value) + len(suffix), _chunks(prefix, value, suffix)
+        stream = PayloadStream(prefix, value, suffix)
+        return len(stream), stream
 
 
-def _chunks(*parts: bytes) -> Iterator[bytes]:
-    """The parts as they are: the shared payload bytes go to the server without a copy."""
-    yield from parts
+class PayloadStream:
+    """A read-only, seekable file over several byte strings, without joining them.
+
+    Handed to waitress as a file (``wsgi.file_wrapper``), it is sent straight from the shared
+    payload instead of being spooled through waitress's output buffers (a temporary file above
+    1 MB) for every request.
+    """
+
+    def __init__(self, *parts: bytes):
+        self._parts = [memoryview(p) for p in parts]
+        self._length = sum(len(p) for p in self._parts)
+        self._position = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        remaining = self._length - self._position
+        size = remaining if size is None or size < 0 else min(size, remaining)
+        chunks: list[memoryview] = []
+        offset = 0
+        wanted = size
+        for part in self._parts:
+            end = offset + len(part)
+            if wanted and self._position < end:
+                start = self._position - offset
+                chunk = part[start : start + wanted]
+                chunks.append(chunk)
+                self._position += len(chunk)
+                wanted -= len(chunk)
+            offset = end
+        # One copy: a single slice becomes bytes directly; several are joined once.
+        return chunks[0].tobytes() if len(chunks) == 1 else b"".join(chunks)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._position, 2: self._length}[whence]
+        self._position = max(0, min(self._length, base + offset))
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._parts = []
