@@ -152,18 +152,27 @@ class Runtime:
     def _start_discovery(self, port: int) -> None:
         discovery = self.config.discovery
         if discovery.enabled:
-            from alpaca_sony.discovery.alpaca_udp import DiscoveryResponder
+            from alpaca_sony.discovery.alpaca_udp import DiscoveryError, DiscoveryResponder
 
             responder = DiscoveryResponder(alpaca_port=port, port=discovery.port)
-            responder.start()
-            self._stoppers.insert(0, responder.stop)
-            log.info("Alpaca discovery on UDP port %d", responder.bound_port)
+            try:
+                responder.start()
+            except DiscoveryError as exc:
+                # Clients can still be pointed at the address by hand: keep serving.
+                log.error("Alpaca discovery is off: %s", exc)
+            else:
+                self._stoppers.insert(0, responder.stop)
+                log.info("Alpaca discovery on UDP port %d", responder.bound_port)
         if discovery.mdns:
             from alpaca_sony.discovery.mdns import MdnsAdvertiser
 
             advertiser = MdnsAdvertiser(port=port, name="alpaca-sony", devices=self._mdns_devices())
-            advertiser.start()
-            self._stoppers.insert(0, advertiser.stop)
+            try:
+                advertiser.start()
+            except (OSError, RuntimeError) as exc:
+                log.warning("mDNS advertisement is off: %s", exc)
+            else:
+                self._stoppers.insert(0, advertiser.stop)
 
     def _mdns_devices(self) -> list[Any]:
         from alpaca_sony.discovery.mdns import AdvertisedDevice

@@ -1,0 +1,1 @@
+"""Discovery layer: the Alpaca UDP responder and an optional mDNS advertisement."""
