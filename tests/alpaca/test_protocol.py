@@ -268,3 +268,47 @@ def test_management_and_setup(api: Api) -> None:
     for path in ("/setup", "/setup/v1/camera/0/setup"):
         page = api.client.simulate_get(path)
         assert page.status_code == 200 and "Sony a7 III" in page.text
+
+
+# Valid parameters for every PUT member (exact casing).
+PUT_PARAMS = {
+    "action": "Action=battery&Parameters=", "commandblind": "Command=x&Raw=false",
+    "commandbool": "Command=x&Raw=false", "commandstring": "Command=x&Raw=false",
+    "binx": "BinX=1", "biny": "BinY=1", "cooleron": "CoolerOn=false",
+    "fastreadout": "FastReadout=false", "gain": "Gain=0", "numx": "NumX=10", "numy": "NumY=10",
+    "offset": "Offset=0", "pulseguide": "Direction=0&Duration=1", "readoutmode": "ReadoutMode=0",
+    "setccdtemperature": "SetCCDTemperature=0", "startexposure": "Duration=1&Light=true",
+    "startx": "StartX=0", "starty": "StartY=0", "subexposureduration": "SubExposureDuration=1",
+}  # fmt: skip
+CONNECTION_MEMBERS = {"connected", "connect", "disconnect"}
+
+
+def test_every_put_member_needs_the_connection(api: Api) -> None:
+    for member, entry in MEMBERS.items():
+        if entry.put is None or member in CONNECTION_MEMBERS:
+            continue
+        reply = api.put(member, PUT_PARAMS.get(member, ""))
+        assert reply.status_code == 200, member
+        assert reply.json["ErrorNumber"] == 0x407, (member, reply.json)
+
+
+def test_every_put_member_with_parameters_refuses_them_missing_or_miscased(api: Api) -> None:
+    api.connect()
+    for member, params in PUT_PARAMS.items():
+        first = params.split("&")[0]
+        name, value = first.split("=")
+        rest = "&".join(params.split("&")[1:])
+        missing = api.put(member, rest)
+        assert missing.status_code == 400, member
+        inverted = name.swapcase() + "=" + value + ("&" + rest if rest else "")
+        assert api.put(member, inverted).status_code == 400, member
+
+
+def test_every_put_member_ignores_extra_parameters(api: Api) -> None:
+    api.connect()
+    for member, params in PUT_PARAMS.items():
+        if member == "startexposure":
+            continue
+        reply = api.put(member, params + "&ExtraParameter=ExtraValue")
+        assert reply.status_code == 200, member
+        assert reply.json["ClientTransactionID"] == 67890
