@@ -105,16 +105,16 @@ class DeviceResource(_Base):
         self.devices = {d.number: d for d in devices}
         self.payloads = {d.number: ImagePayloads() for d in devices}
 
-    def _device(self, number: str) -> CameraDevice:
+    def _device(self, resp: falcon.Response, number: str) -> CameraDevice | None:
+        """The device, or None after answering 400 (an unknown number is a bad request)."""
         if not number.isdigit() or not number.isascii() or int(number) not in self.devices:
-            raise BadRequest(f"there is no camera number {number}")
+            _plain(resp, falcon.HTTP_400, f"there is no camera number {number}")
+            return None
         return self.devices[int(number)]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, number: str, member: str) -> None:
-        try:
-            device = self._device(number)
-        except BadRequest as exc:
-            _plain(resp, falcon.HTTP_400, str(exc))
+        device = self._device(resp, number)
+        if device is None:
             return
         if member in IMAGE_MEMBERS:
             self._image(req, resp, device)
@@ -127,10 +127,8 @@ class DeviceResource(_Base):
         self._answer(req, resp, False, lambda _r: getter(device), has_value=True)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, number: str, member: str) -> None:
-        try:
-            device = self._device(number)
-        except BadRequest as exc:
-            _plain(resp, falcon.HTTP_400, str(exc))
+        device = self._device(resp, number)
+        if device is None:
             return
         entry = MEMBERS.get(member)
         if entry is None or entry.put is None:
