@@ -81,6 +81,8 @@ class CameraDevice:
         self._settings = _ClientSettings()
         self._lock = threading.Lock()
         self._exposure_seen = False  # LastExposure* raise until an exposure since connect
+        # Fixed at start-up: it must never change, not even when the body's model becomes known.
+        self.unique_id = unique_id(model_hint.model if model_hint else "any", serial_number)
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -92,10 +94,6 @@ class CameraDevice:
     def model_name(self) -> str:
         model = self.model
         return model.model if model else "Sony camera"
-
-    @property
-    def unique_id(self) -> str:
-        return unique_id(self.model_name, self.serial_number)
 
     def name(self) -> str:
         model = self.model
