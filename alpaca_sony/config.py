@@ -35,6 +35,7 @@ class CameraSettings:
     save_dir: str = "~/alpaca-sony/originals"
     save_originals: bool = True
     keep_jpeg: bool = False
+    also_save_to_card: bool = False
     min_free_mb: int = 1024
     prefer_builtin_speeds: bool = False
     demosaic: str = "AHD"

@@ -86,6 +86,7 @@ class Runtime:
             prefer_builtin_speeds=camera.prefer_builtin_speeds,
             keep_jpeg=camera.keep_jpeg,
             save_originals=camera.save_originals,
+            also_save_to_card=camera.also_save_to_card,
             decode=DecodeOptions(
                 colour_space=ColourSpace(camera.rgb_primaries), algorithm=camera.demosaic
             ),

@@ -41,6 +41,7 @@ class CaptureOptions:
     prefer_builtin_speeds: bool = False
     keep_jpeg: bool = False
     save_originals: bool = True
+    also_save_to_card: bool = False  # the camera keeps its own copy too (0xD222 host + card)
     af_retry_pause_s: float = 2.0
     decode: DecodeOptions = field(default_factory=DecodeOptions)
 

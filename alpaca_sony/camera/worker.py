@@ -326,6 +326,8 @@ class DeviceWorker:
         self._camera, self._capture = camera, capture
         table = capture.read_settings()
         capture.release_buttons(table)
+        if not camera.set_save_destination(table, self._runner.options.also_save_to_card):
+            log.warning("the camera does not let the host choose where images are saved")
         message = self.snapshot().message if self.snapshot().state == CameraState.ERROR else ""
         self._publish(
             connected=True,

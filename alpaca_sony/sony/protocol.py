@@ -36,6 +36,8 @@ from alpaca_sony.transport.usb import PC_REMOTE_HOWTO
 log = logging.getLogger(__name__)
 
 SONY_VENDOR_EXTENSION = 0x00000011
+SAVE_HOST_ONLY = 0x0001
+SAVE_HOST_AND_CARD = 0x0011
 SONY_MANUFACTURER = "Sony Corporation"
 
 
@@ -259,6 +261,22 @@ class SonyCamera:
         descriptor = table.get(SonyProp.POSITION_KEY)
         if descriptor is not None and descriptor.writable and descriptor.current != 1:
             self.set_property(table, SonyProp.POSITION_KEY, 1)
+
+    def set_save_destination(self, table: PropertyTable, also_card: bool) -> bool:
+        """Send images to the host, and also to the memory card when ``also_card`` (0xD222).
+
+        Never "card only": then nothing would reach the host (sony-ptp.md 5.2). Returns False when
+        the body does not let the host choose (set it on the camera: PC Remote > Still Img. Save
+        Dest.).
+        """
+        wanted = SAVE_HOST_AND_CARD if also_card else SAVE_HOST_ONLY
+        descriptor = table.get(SonyProp.SAVE_DESTINATION)
+        if descriptor is None or descriptor.current == wanted:
+            return descriptor is not None
+        if not descriptor.writable or (descriptor.values and wanted not in descriptor.values):
+            return False
+        self.set_property(table, SonyProp.SAVE_DESTINATION, wanted)
+        return True
 
     # -- downloads ---------------------------------------------------------------------------
 

@@ -263,3 +263,13 @@ def test_a_shutter_button_held_on_the_camera_is_refused_clearly(
     assert rig.camera.body.shots == []
     rig.camera.body.hold_shutter_button(False)
     assert _expose(rig, 1.0).image_ready
+
+
+@pytest.mark.parametrize(("also_card", "expected"), [(False, 0x0001), (True, 0x0011)])
+def test_save_destination_is_the_host_with_an_optional_card_copy(
+    worker_factory: Callable[..., WorkerRig], also_card: bool, expected: int
+) -> None:
+    rig = worker_factory(CaptureOptions(also_save_to_card=also_card))
+    rig.camera.body.props[SonyProp.SAVE_DESTINATION].current = 0x0010  # left on "card only"
+    rig.worker.connect()
+    assert rig.camera.body.value(SonyProp.SAVE_DESTINATION) == expected
