@@ -16,12 +16,12 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_check() -> None:
-    result = _run("ruff", "check", "alpaca_sony", "tests", "bench")
+    result = _run("ruff", "check", "alpaca_sony", "tests", "bench", "conformance")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = _run("ruff", "format", "--check", "alpaca_sony", "tests", "bench")
+    result = _run("ruff", "format", "--check", "alpaca_sony", "tests", "bench", "conformance")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -41,10 +41,22 @@ def _not_implemented(what: str) -> Getter:
     return getter
 
 
-def _not_implemented_put(what: str, *params: str) -> Putter:
+def _not_implemented_put(what: str, **params: str) -> Putter:
+    """A PUT member this camera lacks: its parameters are still required and parsed first.
+
+    ``params`` maps each parameter name to its kind: "bool", "int", "number" or "text".
+    """
+
     def putter(device: CameraDevice, request: AlpacaRequest) -> Any:
-        for name in params:
-            request.raw(name)  # a missing or mis-cased parameter is still a 400
+        for name, kind in params.items():
+            if kind == "bool":
+                request.boolean(name)
+            elif kind == "int":
+                request.integer(name)
+            elif kind == "number":
+                request.number(name)
+            else:
+                request.raw(name)
         _connected(device)
         raise NotImplementedMember(f"{what} is not implemented by this camera")
 
@@ -110,9 +122,9 @@ MEMBERS: dict[str, Member] = {
     "name": Member(get=lambda d: d.name()),
     "supportedactions": Member(get=lambda d: d.supported_actions()),
     "action": Member(put=_action),
-    "commandblind": Member(put=_not_implemented_put("CommandBlind", "Command", "Raw")),
-    "commandbool": Member(put=_not_implemented_put("CommandBool", "Command", "Raw")),
-    "commandstring": Member(put=_not_implemented_put("CommandString", "Command", "Raw")),
+    "commandblind": Member(put=_not_implemented_put("CommandBlind", Command="text", Raw="bool")),
+    "commandbool": Member(put=_not_implemented_put("CommandBool", Command="text", Raw="bool")),
+    "commandstring": Member(put=_not_implemented_put("CommandString", Command="text", Raw="bool")),
     # -- ICameraV4 ----------------------------------------------------------------------------
     "abortexposure": Member(put=lambda d, _r: d.abort_exposure()),
     "bayeroffsetx": Member(get=lambda d: d.bayer_offset("x")),
@@ -130,13 +142,13 @@ MEMBERS: dict[str, Member] = {
     "cansetccdtemperature": Member(get=_static(False)),
     "canstopexposure": Member(get=_static(True)),
     "ccdtemperature": Member(get=_not_implemented("CCDTemperature")),
-    "cooleron": Member(get=_not_implemented("CoolerOn"), put=_not_implemented_put("CoolerOn", "CoolerOn")),
+    "cooleron": Member(get=_not_implemented("CoolerOn"), put=_not_implemented_put("CoolerOn", CoolerOn="bool")),
     "coolerpower": Member(get=_not_implemented("CoolerPower")),
     "electronsperadu": Member(get=_not_implemented("ElectronsPerADU")),
     "exposuremax": Member(get=lambda d: d.exposure_max()),
     "exposuremin": Member(get=lambda d: d.exposure_min()),
     "exposureresolution": Member(get=_static(0.0)),
-    "fastreadout": Member(get=_not_implemented("FastReadout"), put=_not_implemented_put("FastReadout", "FastReadout")),
+    "fastreadout": Member(get=_not_implemented("FastReadout"), put=_not_implemented_put("FastReadout", FastReadout="bool")),
     "fullwellcapacity": Member(get=_not_implemented("FullWellCapacity")),
     "gain": Member(get=lambda d: d.gain(), put=_put_int("Gain", lambda d, v: d.set_gain(v))),
     "gainmax": Member(get=_not_implemented("GainMax (the gains are ISO names)")),
@@ -153,19 +165,19 @@ MEMBERS: dict[str, Member] = {
     "maxbiny": Member(get=_static(MAX_BIN)),
     "numx": Member(get=lambda d: d.get_setting("num_x"), put=_put_int("NumX", lambda d, v: d.set_subframe("num_x", v))),
     "numy": Member(get=lambda d: d.get_setting("num_y"), put=_put_int("NumY", lambda d, v: d.set_subframe("num_y", v))),
-    "offset": Member(get=_not_implemented("Offset"), put=_not_implemented_put("Offset", "Offset")),
+    "offset": Member(get=_not_implemented("Offset"), put=_not_implemented_put("Offset", Offset="int")),
     "offsetmax": Member(get=_not_implemented("OffsetMax")),
     "offsetmin": Member(get=_not_implemented("OffsetMin")),
     "offsets": Member(get=_not_implemented("Offsets")),
     "percentcompleted": Member(get=lambda d: d.percent_completed()),
     "pixelsizex": Member(get=lambda d: d.pixel_size()),
     "pixelsizey": Member(get=lambda d: d.pixel_size()),
-    "pulseguide": Member(put=_not_implemented_put("PulseGuide", "Direction", "Duration")),
+    "pulseguide": Member(put=_not_implemented_put("PulseGuide", Direction="int", Duration="int")),
     "readoutmode": Member(get=lambda d: d.readout_mode(), put=_put_int("ReadoutMode", lambda d, v: d.set_readout_mode(v))),
     "readoutmodes": Member(get=lambda d: d.readout_modes()),
     "sensorname": Member(get=lambda d: d.sensor_name()),
     "sensortype": Member(get=lambda d: d.sensor_type()),
-    "setccdtemperature": Member(get=_not_implemented("SetCCDTemperature"), put=_not_implemented_put("SetCCDTemperature", "SetCCDTemperature")),
+    "setccdtemperature": Member(get=_not_implemented("SetCCDTemperature"), put=_not_implemented_put("SetCCDTemperature", SetCCDTemperature="number")),
     "startexposure": Member(put=_start_exposure),
     "startx": Member(get=lambda d: d.get_setting("start_x"), put=_put_int("StartX", lambda d, v: d.set_subframe("start_x", v))),
     "starty": Member(get=lambda d: d.get_setting("start_y"), put=_put_int("StartY", lambda d, v: d.set_subframe("start_y", v))),

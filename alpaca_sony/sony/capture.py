@@ -313,7 +313,9 @@ class CaptureSequence:
             ended_at = self.clock.monotonic()
             self._release_quietly(pressed_s2)
         if not plan.is_bulb:
+            # The camera times a built-in speed itself; the shutter is open until then.
             ended_at = started_at + plan.duration_s
+            self.clock.sleep(ended_at - self.clock.monotonic())
         phase(CapturePhase.READING, ended_at)
         result = CaptureResult(
             plan, started_at, ended_at, stale_files=stale, cancelled=cancel.is_set()
