@@ -326,6 +326,9 @@ class DeviceWorker:
         self._camera, self._capture = camera, capture
         table = capture.read_settings()
         capture.release_buttons(table)
+        if camera.is_v3:
+            # As libgphoto2 does for v3 bodies: host settings take priority over the dials.
+            camera.set_position_key_to_pc(table)
         if not camera.set_save_destination(table, self._runner.options.also_save_to_card):
             log.warning("the camera does not let the host choose where images are saved")
         message = self.snapshot().message if self.snapshot().state == CameraState.ERROR else ""

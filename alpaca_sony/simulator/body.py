@@ -64,6 +64,7 @@ class BodySettings:
     drop_shot_when_s2_too_soon: bool = True
     processing_s: float = 0.8
     notch_delay_s: float = 0.3
+    notch_moves_one_step: bool = False  # the body ignores a notch's size (one step each)
     buffer_capacity_shots: int = 10
     # How long a 0x9209 keeps the shutter armed ("recently read", sony-ptp.md 4.4; our assumption).
     settings_read_window_s: float = 10.0
@@ -296,6 +297,8 @@ class SimulatedBody:
             pending = [c for c in self._pending_changes if c[1] == code]
             current = pending[-1][2] if pending else prop.current
             index = ladder.index(current) if current in ladder else 0
+            if self.settings.notch_moves_one_step:
+                steps = 1 if steps > 0 else -1
             target = ladder[max(0, min(len(ladder) - 1, index + steps))]
             due = self.clock.monotonic() + self.settings.notch_delay_s
             self._pending_changes.append((due, code, target))

@@ -62,6 +62,7 @@ class CaptureTiming:
     fixed_speed_hold_s: float = 0.1
     setting_poll_interval_s: float = 0.05
     setting_timeout_s: float = 2.5
+    setting_settle_s: float = 0.3
     drain_busy_timeout_s: float = 15.0
 
 
@@ -189,7 +190,8 @@ class CaptureSequence:
             if table.value(code) == target:
                 return table
             log.info("absolute set of 0x%04X did not stick; stepping with notches", code)
-        for _attempt in range(4):
+        # Some bodies move one step per notch whatever its size: keep notching while it helps.
+        for _attempt in range(len(ladder) + 2):
             current = table.value(code)
             if current == target:
                 return table
@@ -200,22 +202,35 @@ class CaptureSequence:
             steps = ladder.index(target) - ladder.index(current)
             steps = max(-127, min(127, steps))
             self.camera.notch(code, steps)
-            table = self._await_value(code, target)
+            table = self._await_value(code, target, moved_from=current)
             if table.value(code) == current:
                 break  # nothing moved: the body refuses (wrong mode) or is out of steps
         if table.value(code) != target:
             raise SettingDidNotStick(_did_not_stick_message(code, target, table))
         return table
 
-    def _await_value(self, code: int, target: int) -> PropertyTable:
-        """Re-read until ``code`` reads ``target`` or the setting timeout passes.
+    def _await_value(self, code: int, target: int, moved_from: int | None = None) -> PropertyTable:
+        """Re-read until ``code`` reads ``target``, or it has moved and settled, or time is up.
 
-        Notches land asynchronously (0.2-0.7 s on real bodies), sometimes a step at a time.
+        Notches land asynchronously (0.2-0.7 s on real bodies), sometimes a step at a time: a
+        value that moved and then held still for ``setting_settle_s`` is where this notch ended.
         """
-        deadline = self.clock.monotonic() + self.timing.setting_timeout_s
+        start = self.clock.monotonic()
+        deadline = start + self.timing.setting_timeout_s
+        last_value: int | None = moved_from
+        last_change = start
         while True:
             table = self.read_settings()
-            if table.value(code) == target or self.clock.monotonic() >= deadline:
+            value = table.value(code)
+            now = self.clock.monotonic()
+            if value != last_value:
+                last_value, last_change = value, now
+            settled = (
+                moved_from is not None
+                and value != moved_from
+                and now - last_change >= self.timing.setting_settle_s
+            )
+            if value == target or settled or now >= deadline:
                 return table
             self.clock.sleep(self.timing.setting_poll_interval_s)
 

@@ -273,3 +273,10 @@ def test_save_destination_is_the_host_with_an_optional_card_copy(
     rig.camera.body.props[SonyProp.SAVE_DESTINATION].current = 0x0010  # left on "card only"
     rig.worker.connect()
     assert rig.camera.body.value(SonyProp.SAVE_DESTINATION) == expected
+
+
+def test_v3_bodies_give_the_host_priority(worker_factory: Callable[..., WorkerRig]) -> None:
+    rig = worker_factory(model="ILCE-7M4")
+    rig.worker.connect()
+    assert rig.camera.body.value(SonyProp.POSITION_KEY) == 1
+    assert _expose(rig, 1.0).image_ready

@@ -10,7 +10,7 @@ import pytest
 
 from alpaca_sony.errors import NoImageTaken
 from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
-from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyOp
+from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyOp, SonyProp
 from alpaca_sony.sony.values import SHUTTER_BULB
 from tests.conftest import Rig
 
@@ -146,3 +146,16 @@ def test_a_driver_that_skips_the_read_gets_no_photo(rig: Rig) -> None:
     with pytest.raises(NoImageTaken):
         CachedSettings(rig.sony, rig.clock).expose(plan)
     assert rig.camera.body.refusals == ["settings were not read before the shutter was pressed"]
+
+
+def test_bodies_that_move_one_step_per_notch_still_reach_the_speed(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    rig = rig_factory(notch_moves_one_step=True)
+    rig.capture.set_shutter(SHUTTER_BULB)  # 1/125 -> BULB: some 30 single steps
+    assert rig.camera.body.value(SonyProp.SHUTTER_SPEED) == SHUTTER_BULB
+    before = rig.clock.monotonic()
+    rig.capture.set_iso(6400)
+    assert rig.camera.body.value(SonyProp.ISO) == 6400
+    # Each step costs the notch delay plus a short settle, not the 2.5 s give-up time.
+    assert rig.clock.monotonic() - before < 9 * 1.0
