@@ -280,3 +280,14 @@ def test_v3_bodies_give_the_host_priority(worker_factory: Callable[..., WorkerRi
     rig.worker.connect()
     assert rig.camera.body.value(SonyProp.POSITION_KEY) == 1
     assert _expose(rig, 1.0).image_ready
+
+
+def test_stopping_the_server_mid_exposure_keeps_the_image(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(real_wait_s=10.0)
+    _start_bulb_and_wait_for_hold(rig, 600)
+    rig.worker.stop()  # what SIGTERM does: the BULB ends, the file still comes off and is saved
+    assert not rig.worker.alive
+    assert not rig.camera.body.buffer
+    assert len(rig.files()) == 1 and rig.files()[0].endswith(".ARW")
