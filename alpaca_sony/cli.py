@@ -8,7 +8,6 @@ USB, their mode and what to fix; ``alpaca-sony check`` takes one exposure and sa
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import signal
 import sys
@@ -16,17 +15,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
+from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
+from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.camera.worker import facts_from
 from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import load, with_overrides
 from alpaca_sony.errors import AlpacaSonyError
 from alpaca_sony.log import setup_logging
 from alpaca_sony.runtime import Runtime
 from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
-from alpaca_sony.sony.codes import SonyProp
 from alpaca_sony.sony.connection import open_camera, survey
 from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS
-from alpaca_sony.sony.values import Iso, ShutterSpeed, battery_percent, file_format_from
+from alpaca_sony.sony.values import Iso, ShutterSpeed
 from alpaca_sony.transport.usb import default_backend
 
 log = logging.getLogger("alpaca_sony.cli")
@@ -66,29 +66,27 @@ def _check(args: argparse.Namespace) -> int:
     camera = open_camera(_backend(args, clock), clock, args.serial)
     try:
         capture = CaptureSequence(camera, clock)
-        table = capture.read_settings()
-        fmt = file_format_from(
-            table.value(SonyProp.COMPRESSION), table.value(SonyProp.STILL_FILE_FORMAT)
-        )
+        facts = facts_from(camera, capture.read_settings())
+        shutter = ShutterSpeed(facts.shutter) if facts.shutter is not None else "?"
+        iso = Iso(facts.iso) if facts.iso is not None else "?"
         sys.stdout.write(
-            f"{camera.device_info.model if camera.device_info else '?'}: "
-            f"shutter {ShutterSpeed(table.value(SonyProp.SHUTTER_SPEED, 0xFFFFFFFF) or 0)}, "
-            f"ISO {Iso(table.value(SonyProp.ISO, 0) or 0)}, format {fmt}, "
-            f"battery {battery_percent(table.value(SonyProp.BATTERY_REMAINING))}%\n"
+            f"{facts.device_model}: shutter {shutter}, ISO {iso}, format {facts.file_format}, "
+            f"battery {facts.battery_percent}%\n"
         )
         if args.iso:
             capture.set_iso(args.iso)
-        plan = plan_exposure(args.exposure, shutter_ladder(table, camera.model))
+        plan = plan_exposure(args.exposure, shutter_ladder(capture.read_settings(), camera.model))
         capture.set_shutter(plan.shutter_raw)
         result = capture.expose(plan)
-        folder = OriginalsFolder(Path(args.check_dir))
-        model = camera.device_info.model if camera.device_info else "camera"
-        for file in [*result.stale_files, *result.files]:
-            facts = ShotFacts(
-                model, file.info.sequence_number, plan.duration_s, args.iso, dt.datetime.now(dt.UTC)
-            )
-            path = folder.save(file_stem(facts), file.info.filename.rsplit(".", 1)[-1], file.data)
-            sys.stdout.write(f"saved {path} ({len(file.data)} bytes)\n")
+        runner = ExposureRunner(
+            clock, CaptureOptions(keep_jpeg=True), OriginalsFolder(Path(args.check_dir), 0)
+        )
+        saved = runner.save(facts.device_model, result.stale_files, None, None)
+        saved += runner.save(
+            facts.device_model, result.files, result.ended_at - result.started_at, args.iso
+        )
+        for path in saved:
+            sys.stdout.write(f"saved {path} ({path.stat().st_size} bytes)\n")
     finally:
         camera.close()
         camera.session.transport.close()
