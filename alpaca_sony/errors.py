@@ -52,10 +52,6 @@ class MalformedData(ProtocolError):
     """A container or dataset is truncated, over-long or otherwise undecodable."""
 
 
-class TransactionMismatch(ProtocolError):
-    """A reply carries another transaction's id or operation code."""
-
-
 class PtpResponseError(ProtocolError):
     """The camera answered an operation with a response code other than OK.
 

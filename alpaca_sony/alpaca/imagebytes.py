@@ -56,17 +56,6 @@ def header(
     )
 
 
-def error_body(
-    error_number: int, message: str, client_transaction_id: int, server_transaction_id: int
-) -> bytes:
-    """The ImageBytes error form (kept for completeness; the server answers errors in JSON)."""
-    head = HEADER.pack(
-        METADATA_VERSION, error_number, client_transaction_id, server_transaction_id,
-        DATA_START, 0, 0, 0, 0, 0, 0,
-    )  # fmt: skip
-    return head + message.encode("utf-8")
-
-
 def decode(body: bytes) -> npt.NDArray[np.int32]:
     """Parse an ImageBytes body back into an x-major Int32 array (tests and benchmarks use it).
 

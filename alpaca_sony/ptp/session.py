@@ -31,7 +31,6 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024  # several MiB per read; stays under Linux's usbfs 16 MiB cap
 FIRST_READ_BYTES = 64 * 1024
 MAX_STRAY_PACKETS = 8  # zero-length packets and stale containers skipped before giving up
-MAX_CONTAINER_BYTES = 1 << 32
 
 
 @dataclass(frozen=True, slots=True)
