@@ -165,9 +165,14 @@ class Runtime:
                 self._stoppers.insert(0, responder.stop)
                 log.info("Alpaca discovery on UDP port %d", responder.bound_port)
         if discovery.mdns:
-            from alpaca_sony.discovery.mdns import MdnsAdvertiser
+            from alpaca_sony.discovery.mdns import MdnsAdvertiser, default_instance_name
 
-            advertiser = MdnsAdvertiser(port=port, name="alpaca-sony", devices=self._mdns_devices())
+            advertiser = MdnsAdvertiser(
+                port=port,
+                name=default_instance_name(),
+                devices=self._mdns_devices(),
+                server_name="alpaca-sony",
+            )
             try:
                 advertiser.start()
             except (OSError, RuntimeError) as exc:

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import ipaddress
 import logging
 import re
 import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -137,10 +140,40 @@ def instance_label(name: str) -> str:
     return _truncate_utf8(cleaned, _MAX_LABEL).strip() or "Alpaca server"
 
 
-def host_label() -> str:
-    """This host's name as an mDNS host label (``.local.`` is appended by the caller)."""
+_MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
+
+
+def host_tag(machine_id_files: Sequence[Path] = _MACHINE_ID_FILES) -> str:
+    """Four hex digits that tell this host from others with the same host name.
+
+    Two Raspberry Pis out of the box are both called ``raspberrypi``: their instance and host
+    names must still differ, or a client may reach the wrong one. The tag is a hash of the
+    systemd machine id (stable across reboots and address changes), else of the MAC address.
+    """
+    for path in machine_id_files:
+        try:
+            machine_id = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if machine_id:
+            break
+    else:
+        machine_id = f"{uuid.getnode():012x}"
+    return hashlib.sha256(machine_id.encode()).hexdigest()[:4]
+
+
+def host_label(tag: str | None = None) -> str:
+    """This host's mDNS host label, ``<hostname>-<tag>`` (``.local.`` is appended by the caller)."""
     short = socket.gethostname().split(".", 1)[0]
-    return re.sub(r"[^A-Za-z0-9-]", "-", short).strip("-")[:_MAX_LABEL] or "alpaca-sony"
+    name = re.sub(r"[^A-Za-z0-9-]", "-", short).strip("-") or "alpaca-sony"
+    suffix = f"-{host_tag() if tag is None else tag}"
+    return name[: _MAX_LABEL - len(suffix)] + suffix
+
+
+def default_instance_name(tag: str | None = None) -> str:
+    """The server's instance name unless configured: unique per host, readable in a browser list."""
+    short = socket.gethostname().split(".", 1)[0] or "localhost"
+    return f"alpaca-sony on {short} ({host_tag() if tag is None else tag})"
 
 
 def host_addresses() -> list[str]:
@@ -178,8 +211,9 @@ class MdnsAdvertiser:
 
     Args:
         port: HTTP port of the Alpaca API.
-        name: server name, used as the instance name and in the TXT record.
+        name: the instance name (unique on the network; see :func:`default_instance_name`).
         devices: configured devices for the TXT record.
+        server_name: ``ServerName`` for the TXT record; default ``name``.
         version: server version for the TXT record.
         addresses: addresses to publish; default :func:`host_addresses` at start.
         interfaces: addresses of the interfaces zeroconf listens and announces on; default all.
@@ -192,6 +226,7 @@ class MdnsAdvertiser:
         devices: Sequence[AdvertisedDevice],
         *,
         version: str = __version__,
+        server_name: str | None = None,
         addresses: Sequence[str] | None = None,
         interfaces: Sequence[str] | None = None,
     ) -> None:
@@ -199,6 +234,7 @@ class MdnsAdvertiser:
             raise ValueError(f"port out of range: {port}")
         self._port = port
         self._name = name
+        self._server_name = name if server_name is None else server_name
         self._version = version
         self._devices = tuple(devices)
         self._addresses = list(addresses) if addresses is not None else None
@@ -232,7 +268,7 @@ class MdnsAdvertiser:
             SERVICE_TYPE,
             f"{instance_label(self._name)}.{SERVICE_TYPE}",
             port=self._port,
-            properties=txt_properties(self._name, self._version, self._devices),
+            properties=txt_properties(self._server_name, self._version, self._devices),
             server=f"{host_label()}.local.",
             parsed_addresses=addresses,
         )

@@ -9,6 +9,7 @@ real network.
 from __future__ import annotations
 
 import json
+import queue
 import socket
 import subprocess
 import sys
@@ -18,7 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zeroconf import ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
+from zeroconf import (
+    DNSQuestionType,
+    IPVersion,
+    ServiceBrowser,
+    ServiceInfo,
+    ServiceListener,
+    Zeroconf,
+)
 
 from alpaca_sony.discovery.alpaca_udp import (
     DISCOVERY_PORT,
@@ -52,27 +60,14 @@ def _lo_up() -> None:
 
 def _veth(ipv4: bool = False) -> None:
     """A veth pair va <-> vb, up, with link-local IPv6 addresses ready for use."""
-    # No duplicate address detection: the addresses are usable at once, not after ~1 s.
-    for conf in ("all", "default"):
-        Path(f"/proc/sys/net/ipv6/conf/{conf}/accept_dad").write_text("0")
+    _disable_dad()
     _ip("link", "add", "va", "type", "veth", "peer", "name", "vb")
     if ipv4:
         _ip("addr", "add", "10.23.0.1/24", "dev", "va")
         _ip("addr", "add", "10.23.0.2/24", "dev", "vb")
     _ip("link", "set", "va", "up")
     _ip("link", "set", "vb", "up")
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        out = subprocess.run(
-            ["ip", "-6", "-o", "addr", "show", "scope", "link"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        if out.count("fe80::") >= 2 and "tentative" not in out:
-            return
-        time.sleep(0.02)
-    raise RuntimeError("veth link-local addresses never became ready")
+    _wait_link_local(2)
 
 
 # -- clients -----------------------------------------------------------------------------------
@@ -244,31 +239,43 @@ class _Watcher(ServiceListener):
         pass
 
 
-def _browse_and_resolve(advertisers: list[MdnsAdvertiser]) -> Facts:
+def _resolve(browser_zc: Zeroconf, name: str) -> Facts:
+    info = ServiceInfo(SERVICE_TYPE, name)
+    # QM: answers come by multicast, which reaches every socket on port 5353. A unicast answer
+    # (QU) goes to just one of the sockets sharing the port, perhaps an advertiser's, not ours.
+    ok = info.request(browser_zc, 3000, question_type=DNSQuestionType.QM)
+    # The request is complete with one address family; the other may come in the next packet.
+    both_families = _wait_for(
+        lambda: bool(
+            info.load_from_cache(browser_zc)
+            and info.addresses_by_version(IPVersion.V4Only)
+            and info.addresses_by_version(IPVersion.V6Only)
+        ),
+        3.0,
+    )
+    return {
+        "both_families": both_families,
+        "ok": ok,
+        "name": info.name,
+        "port": info.port,
+        "txt": info.decoded_properties,
+        "addresses": info.parsed_addresses(),
+    }
+
+
+def _browse_and_resolve(names: list[str], withdraw: Callable[[], None]) -> Facts:
+    """Browse for ``names``, resolve each, then ``withdraw`` them and watch them go."""
     facts: Facts = {}
     browser_zc = Zeroconf()
     try:
         watcher = _Watcher()
-        browser = ServiceBrowser(browser_zc, SERVICE_TYPE, watcher)
-        facts["registered"] = [a.wait_registered(5.0) for a in advertisers]
+        browser = ServiceBrowser(
+            browser_zc, SERVICE_TYPE, watcher, question_type=DNSQuestionType.QM
+        )
         facts["added"] = watcher.added.wait(5.0)
-        resolved = []
-        for advertiser in advertisers:
-            info = ServiceInfo(SERVICE_TYPE, advertiser.service_name)
-            ok = info.request(browser_zc, 3000)
-            resolved.append(
-                {
-                    "ok": ok,
-                    "name": info.name,
-                    "port": info.port,
-                    "txt": info.decoded_properties,
-                    "addresses": info.parsed_addresses(),
-                }
-            )
-        facts["resolved"] = resolved
+        facts["resolved"] = [_resolve(browser_zc, name) for name in names]
         started = time.monotonic()
-        for advertiser in advertisers:
-            advertiser.stop()
+        withdraw()
         facts["stop_s"] = time.monotonic() - started
         facts["removed"] = watcher.removed.wait(5.0)
         browser.cancel()
@@ -286,24 +293,162 @@ def mdns() -> Facts:
     started = time.monotonic()
     advertiser.start()
     start_s = time.monotonic() - started
-    return {"start_s": start_s, **_browse_and_resolve([advertiser])}
+    registered = [advertiser.wait_registered(5.0)]
+    facts = _browse_and_resolve([advertiser.service_name], advertiser.stop)
+    return {"start_s": start_s, "registered": registered, **facts}
+
+
+# -- two hosts on one link ---------------------------------------------------------------------
+
+PEER_DEVICES = [AdvertisedDevice("Camera", 0, "cam", "id-0"), AdvertisedDevice("Camera", 1, "", "")]
+
+
+def _disable_dad() -> None:
+    # No duplicate address detection: addresses are usable at once, not after ~1 s.
+    for conf in ("all", "default"):
+        Path(f"/proc/sys/net/ipv6/conf/{conf}/accept_dad").write_text("0")
+
+
+def _wait_link_local(count: int) -> None:
+    def ready() -> bool:
+        out = subprocess.run(
+            ["ip", "-6", "-o", "addr", "show", "scope", "link"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return out.count("fe80::") >= count and "tentative" not in out
+
+    if not _wait_for(ready, 5.0):
+        raise RuntimeError("veth link-local addresses never became ready")
+
+
+def _say(word: str) -> None:
+    sys.stdout.write(word + "\n")
+    sys.stdout.flush()
+
+
+def _hear(word: str) -> None:
+    line = sys.stdin.readline().strip()
+    if line != word:
+        sys.exit(f"expected {word!r} from the other host, got {line!r}")
+
+
+def mdns_peer() -> Facts:
+    """The other host of ``mdns_veth``: its own network and UTS namespace, our end ``vb``."""
+    socket.sethostname("peer")
+    _lo_up()
+    _disable_dad()
+    _say("ready")
+    _hear("go")  # the first host has put vb into this namespace
+    _ip("addr", "add", "10.23.0.2/24", "dev", "vb")
+    _ip("link", "set", "vb", "up")
+    _wait_link_local(1)
+    advertiser = MdnsAdvertiser(11111, "same name", PEER_DEVICES)
+    advertiser.start()
+    registered = advertiser.wait_registered(5.0)
+    _say("registered")
+    _hear("stop")
+    advertiser.stop()
+    return {"registered": registered, "name": advertiser.service_name}
+
+
+class _Peer:
+    """``mdns_peer`` in a child process, talked to line by line."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            ["unshare", "-n", "-u", sys.executable, "-W", "error", __file__, "mdns_peer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.strip())
+        self._lines.put("")  # end of output
+
+    def hear(self, word: str, timeout_s: float = 15.0) -> None:
+        line = self._lines.get(timeout=timeout_s)
+        if line != word:
+            raise RuntimeError(f"the peer host said {line!r}, not {word!r}")
+
+    def say(self, word: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(word + "\n")
+        self.process.stdin.flush()
+
+    def finish(self) -> Facts:
+        self.say("stop")
+        facts: Facts = json.loads(self._lines.get(timeout=15.0))
+        self.process.wait(15.0)
+        return facts
 
 
 def mdns_veth() -> Facts:
+    """Two hosts on one veth link, both wanting "same name": the later one is renamed.
+
+    Each host has its own network (and UTS) namespace, as two Raspberry Pis on a LAN would:
+    in one namespace the defending host's unicast answer to a probe could land on the prober's
+    neighbour socket instead (port 5353 is shared), and the conflict would go unseen.
+    """
     _lo_up()
-    _veth(ipv4=True)
-    devices = [AdvertisedDevice("Camera", 0, "cam", "id-0"), AdvertisedDevice("Camera", 1, "", "")]
-    first = MdnsAdvertiser(11111, "same name", devices)
-    second = MdnsAdvertiser(22222, "same name", devices[:1])
-    first.start()
-    first.wait_registered(5.0)
-    second.start()  # probing finds the first one's name taken, so it is renamed
-    return _browse_and_resolve([first, second])
+    _disable_dad()
+    peer = _Peer()
+    try:
+        peer.hear("ready")
+        _ip(
+            "link",
+            "add",
+            "va",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "vb",
+            "netns",
+            str(peer.process.pid),
+        )
+        _ip("addr", "add", "10.23.0.1/24", "dev", "va")
+        _ip("link", "set", "va", "up")
+        peer.say("go")
+        peer.hear("registered")  # vb is up by now, so va has a carrier and its address
+        _wait_link_local(1)
+        second = MdnsAdvertiser(22222, "same name", PEER_DEVICES[:1])
+        second.start()  # probing finds the peer's name taken, so it is renamed
+        registered = second.wait_registered(5.0)
+        names = [f"same name.{SERVICE_TYPE}", second.service_name]
+
+        def withdraw() -> None:
+            second.stop()
+            facts["peer"] = peer.finish()
+
+        facts: Facts = {}
+        facts.update(_browse_and_resolve(names, withdraw))
+        facts["registered"] = [facts["peer"]["registered"], registered]
+        return facts
+    finally:
+        if peer.process.poll() is None:
+            peer.process.kill()
 
 
 SCENARIOS: dict[str, Callable[[], Facts]] = {
     f.__name__: f
-    for f in (ipv4, alpyca_ipv4, sharing, ipv6, ipv6_late_interface, ipv6_disabled, mdns, mdns_veth)
+    for f in (
+        ipv4,
+        alpyca_ipv4,
+        sharing,
+        ipv6,
+        ipv6_late_interface,
+        ipv6_disabled,
+        mdns,
+        mdns_veth,
+        mdns_peer,
+    )
 }
 
 

@@ -7,7 +7,10 @@ host's interfaces.
 
 from __future__ import annotations
 
+import re
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ifaddr
@@ -16,7 +19,10 @@ import pytest
 from alpaca_sony.discovery.mdns import (
     AdvertisedDevice,
     MdnsAdvertiser,
+    default_instance_name,
     host_addresses,
+    host_label,
+    host_tag,
     instance_label,
     txt_properties,
 )
@@ -115,6 +121,7 @@ def test_register_resolve_and_withdraw_on_loopback() -> None:
     assert facts["added"]
     (resolved,) = facts["resolved"]
     assert resolved["ok"]
+    assert resolved["both_families"]
     assert resolved["name"] == "alpaca-sony test._alpaca._tcp.local."
     assert resolved["port"] == 11111
     assert resolved["txt"] == {
@@ -130,16 +137,56 @@ def test_register_resolve_and_withdraw_on_loopback() -> None:
 
 
 def test_host_addresses_and_name_conflict_over_veth() -> None:
+    """Two hosts on one link (own network namespaces) both want "same name"."""
     facts = run_in_netns("mdns_veth")
     assert facts["registered"] == [True, True]
-    first, second = facts["resolved"]
-    assert first["ok"]
-    assert second["ok"]
-    assert first["name"] == "same name._alpaca._tcp.local."
-    assert second["name"] == "same name-2._alpaca._tcp.local."  # renamed after probing
-    assert (first["port"], second["port"]) == (11111, 22222)
-    assert first["txt"]["devices"] == "2"
-    assert first["txt"]["dev1"] == "Camera,1,"
-    assert {"10.23.0.1", "10.23.0.2"} <= set(first["addresses"])
-    assert not any(a in {"127.0.0.1", "::1"} for a in first["addresses"])
+    assert facts["added"]
+    peer, ours = facts["resolved"]
+    assert peer["ok"]
+    assert ours["ok"]
+    assert peer["both_families"]
+    assert ours["both_families"]
+    assert peer["name"] == "same name._alpaca._tcp.local."
+    assert facts["peer"]["name"] == peer["name"]  # the first host kept its name
+    assert ours["name"] == "same name-2._alpaca._tcp.local."  # renamed after probing
+    assert (peer["port"], ours["port"]) == (11111, 22222)
+    assert peer["txt"]["devices"] == "2"
+    assert peer["txt"]["dev1"] == "Camera,1,"
+    # Each host publishes its own address under its own host name, never loopback.
+    assert "10.23.0.2" in peer["addresses"]
+    assert "10.23.0.1" not in peer["addresses"]
+    assert "10.23.0.1" in ours["addresses"]
+    assert "10.23.0.2" not in ours["addresses"]
+    assert not any(a in {"127.0.0.1", "::1"} for a in peer["addresses"] + ours["addresses"])
     assert facts["removed"]
+
+
+def test_host_tag_tells_hosts_apart(tmp_path: Path) -> None:
+    first, second, empty = tmp_path / "a", tmp_path / "b", tmp_path / "empty"
+    first.write_text("0f1e2d3c4b5a69788796a5b4c3d2e1f0\n")
+    second.write_text("ffeeddccbbaa99887766554433221100\n")
+    empty.write_text("")
+    tag = host_tag([first])
+    assert re.fullmatch(r"[0-9a-f]{4}", tag)
+    assert tag == host_tag([first])  # stable across calls (and reboots: same file)
+    assert tag != host_tag([second])
+    assert host_tag([empty, first]) == tag  # an empty id file is skipped
+    assert re.fullmatch(r"[0-9a-f]{4}", host_tag([tmp_path / "missing"]))  # MAC fallback
+
+
+def test_default_names_are_unique_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two Raspberry Pis out of the box share the host name ``raspberrypi``."""
+    monkeypatch.setattr(socket, "gethostname", lambda: "raspberrypi.lan")
+    assert default_instance_name("1a2b") == "alpaca-sony on raspberrypi (1a2b)"
+    assert default_instance_name("1a2b") != default_instance_name("9f8e")
+    assert host_label("1a2b") == "raspberrypi-1a2b"
+    assert host_label("1a2b") != host_label("9f8e")
+    monkeypatch.setattr(socket, "gethostname", lambda: "x" * 80)
+    assert len(host_label("1a2b")) == 63
+    assert host_label("1a2b").endswith("-1a2b")
+
+
+def test_txt_server_name_is_separate_from_the_instance_name() -> None:
+    advertiser = MdnsAdvertiser(11111, "alpaca-sony on pi (1a2b)", [], server_name="alpaca-sony")
+    assert advertiser._server_name == "alpaca-sony"
+    assert MdnsAdvertiser(11111, "x", [])._server_name == "x"
