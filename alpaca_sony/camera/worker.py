@@ -104,7 +104,7 @@ class DeviceWorker:
         self._capture: CaptureSequence | None = None
         self._want_connected = False
         self._control: ExposureControl | None = None
-        self._last_attempt = -1e9
+        self._loss: str | None = None  # why the link dropped, kept until reconnected
         self._thread = threading.Thread(target=self._run, name=name, daemon=False)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -307,16 +307,15 @@ class DeviceWorker:
             self._publish(connecting=False)
 
     def _reconnect(self) -> None:
-        now = self._clock.monotonic()
-        if now - self._last_attempt < self.timing.reconnect_interval_s:
-            return
-        self._last_attempt = now
+        # Paced by _run: _idle runs only after reconnect_interval_s without a command.
         try:
             self._open()
         except TransportError:
             raise
         except AlpacaSonyError as exc:
-            self._publish(message=f"waiting for the camera: {exc}")
+            # The loss stays in the message: it is what the person reading it needs to know.
+            waiting = f"waiting for the camera: {exc}"
+            self._publish(message=f"{self._loss}; {waiting}" if self._loss else waiting)
             return
         log.info("camera reconnected")
 
@@ -331,15 +330,17 @@ class DeviceWorker:
             camera.set_position_key_to_pc(table)
         if not camera.set_save_destination(table, self._runner.options.also_save_to_card):
             log.warning("the camera does not let the host choose where images are saved")
-        message = self.snapshot().message if self.snapshot().state == CameraState.ERROR else ""
+        # An exposure that failed stays failed (state and cause) until the client starts another.
+        failed = self.snapshot().state == CameraState.ERROR
         self._publish(
             connected=True,
             online=True,
             model=camera.model,
             facts=facts_from(camera, table),
-            state=CameraState.IDLE,
-            message=message,
+            state=CameraState.ERROR if failed else CameraState.IDLE,
+            message=(self._loss or self.snapshot().message) if failed else "",
         )
+        self._loss = None
         self._recover(capture, table)
 
     def _require(self) -> tuple[SonyCamera, CaptureSequence]:
@@ -360,14 +361,11 @@ class DeviceWorker:
     def _lost(self, exc: TransportError) -> None:
         log.warning("lost the camera: %s", exc)
         self._drop_camera()
-        self._publish(
-            online=False,
-            state=CameraState.ERROR,
-            message=(
-                f"the camera connection was lost ({exc}); reconnecting, and any image still in "
-                "the camera will be downloaded and saved"
-            ),
+        self._loss = (
+            f"the camera connection was lost ({exc}); reconnecting, and any image still in "
+            "the camera will be downloaded and saved"
         )
+        self._publish(online=False, state=CameraState.ERROR, message=self._loss)
 
     def _expose(self, request: ExposureRequest, control: ExposureControl) -> None:
         def report(state: CameraState, status: ExposureStatus) -> None:

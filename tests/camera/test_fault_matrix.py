@@ -87,3 +87,27 @@ def test_fault(worker_factory: Callable[..., WorkerRig], case: Case) -> None:
     rig.worker.start_exposure(ExposureRequest(1.0))
     snap = rig.wait_idle()
     assert snap.state == CameraState.IDLE and snap.image_ready, snap.message
+
+
+def test_a_lost_exposure_stays_failed_until_the_next_one(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    """A client polling every few seconds must still see why its exposure failed: the cause
+    survives the reconnect attempts (camera unplugged) and the reconnect itself."""
+    rig = worker_factory()
+    rig.worker.connect()
+    rig.camera.faults.disconnect(CONTROL, 2)  # unplugged at the S1 press
+    rig.worker.start_exposure(ExposureRequest(2.0))
+    rig.wait_for(lambda s: "waiting for the camera" in s.message)  # a reconnect attempt failed
+    snap = rig.worker.snapshot()
+    assert snap.state == CameraState.ERROR
+    assert "connection was lost" in snap.message
+    rig.camera.replug()
+    snap = rig.wait_for(lambda s: s.online)
+    assert snap.state == CameraState.ERROR
+    assert "connection was lost" in snap.message
+    assert "waiting for the camera" not in snap.message  # no longer waiting
+    rig.worker.start_exposure(ExposureRequest(1.0))
+    snap = rig.wait_idle()
+    assert snap.state == CameraState.IDLE and snap.image_ready, snap.message
+    assert snap.message == ""
