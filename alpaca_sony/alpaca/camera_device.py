@@ -177,13 +177,13 @@ class CameraDevice:
         return snap
 
     def _learn_geometry(self, snap: CameraSnapshot) -> None:
-        """Remember the frame size of a body the table lacks, once per new frame."""
-        if self.model is not None or not snap.image_ready:
+        """Remember the frame size of a body whose size the table lacks, once per new frame."""
+        if self._table_size() is not None or not snap.image_ready:
             return
         if snap.image_number == self._learned_from:
             return
         frame = self.worker.frame()
-        reported = snap.facts.device_model
+        reported = self._body_name(snap)
         if frame is None or frame.sensor_width is None or frame.sensor_height is None:
             return
         self._learned_from = snap.image_number
@@ -192,12 +192,24 @@ class CameraDevice:
         if reported and (known is None or (known.width, known.height) != size):
             self.geometry_cache.store(reported, *size, LIBRAW_VERSION)
 
+    def _body_name(self, snap: CameraSnapshot) -> str:
+        """The key of a learned size: the body's DeviceInfo model string."""
+        model = self.model
+        return snap.facts.device_model or (model.model if model else "")
+
+    def _table_size(self) -> tuple[int, int] | None:
+        model = self.model
+        if model is None or not model.sensor.sizes_published:
+            return None
+        return model.sensor.visible_width, model.sensor.visible_height
+
     def _sensor_size(self) -> tuple[int, int] | None:
         """(width, height) of the whole visible frame, or None for a body not yet measured."""
-        model = self.model
-        if model is not None:
-            return model.sensor.visible_width, model.sensor.visible_height
-        learned = self.geometry_cache.get(self.worker.snapshot().facts.device_model)
+        size = self._table_size()
+        if size is not None:
+            return size
+        name = self._body_name(self.worker.snapshot())
+        learned = self.geometry_cache.get(name) if name else None
         return (learned.width, learned.height) if learned else None
 
     def _known_size(self) -> tuple[int, int]:
@@ -205,8 +217,8 @@ class CameraDevice:
         size = self._sensor_size()
         if size is None:
             raise InvalidOperation(
-                f"the sensor size of this {self.model_name} is not known yet (it is not in the "
-                "model table): take one exposure of any length and it is learned and remembered"
+                f"the sensor size of this {self.model_name} is not known yet (no published source "
+                "gives it): take one exposure of any length and it is learned and remembered"
             )
         return size
 
@@ -221,12 +233,13 @@ class CameraDevice:
     def pixel_size(self) -> float:
         self._snapshot()
         model = self.model
-        if model is None:
+        pitch = model.sensor.pixel_size_um if model else None
+        if pitch is None:
             raise InvalidOperation(
-                f"the pixel size of this {self.model_name} is not known (the model table lacks "
-                "it and the camera's files do not say): enter it in your imaging program"
+                f"the pixel size of this {self.model_name} is not known (no published source "
+                "gives it and the camera's files do not say): enter it in your imaging program"
             )
-        return model.sensor.pixel_size_um
+        return pitch
 
     def sensor_name(self) -> str:
         self._snapshot()

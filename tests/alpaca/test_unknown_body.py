@@ -29,9 +29,10 @@ from tests.alpaca.conftest import SERVER, Api
 from tests.camera.conftest import GatedClock
 
 # Not a Sony model name: the table must never learn it. The simulated sensor is the ILCE-7SM3's
-# (the cheapest full-size body), so LibRaw's visible frame is 4256 x 2856 (sony-ptp.md 9.1).
+# (the cheapest full-size body), so LibRaw's visible frame is 4256 x 2848 (sony-ptp.md 9.1).
 UNKNOWN = "ILCE-7XM9"
 SENSOR_BODY = "ILCE-7SM3"
+WIDTH, HEIGHT = 4256, 2848
 INVALID_OPERATION = 0x40B
 
 
@@ -40,7 +41,9 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     """Starts a worker + Alpaca app for the unknown body; each call is a fresh 'server'."""
     workers: list[DeviceWorker] = []
 
-    def start(config: Path = tmp_path / "config", **settings: object) -> Api:
+    def start(
+        config: Path = tmp_path / "config", hint: str | None = None, **settings: object
+    ) -> Api:
         clock = GatedClock()
         body = BodySettings(model=SENSOR_BODY, device_info_model=UNKNOWN, post_connect_settle_s=0.0)
         for name, value in settings.items():
@@ -54,7 +57,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         worker.start()
         workers.append(worker)
         # What the runtime passes for a body model_for() does not know: no model hint.
-        device = CameraDevice(0, worker, clock, None, "SERIAL1", GeometryCache(config))
+        model_hint = MODELS[hint] if hint else None
+        device = CameraDevice(0, worker, clock, model_hint, "SERIAL1", GeometryCache(config))
         return Api(testing.TestClient(create_app([device], SERVER)), device, camera, clock)
 
     yield start
@@ -93,26 +97,26 @@ def test_unknown_body_shoots_learns_its_size_and_keeps_it_across_a_restart(
     first.wait_image()
     image = first.get("imagearray", headers={"Accept": "application/imagebytes"})
     assert image.status_code == 200
-    assert first.value("cameraxsize") == 4256
-    assert first.value("cameraysize") == 2856
+    assert first.value("cameraxsize") == WIDTH
+    assert first.value("cameraysize") == HEIGHT
     assert first.value("numx") == -1  # what the client wrote stays what it reads back
-    assert first.device.frame().width == 4256 and first.device.frame().height == 2856
+    assert first.device.frame().width == WIDTH and first.device.frame().height == HEIGHT
     saved = [p for p in (tmp_path / "orig").iterdir() if p.suffix == ".ARW"]
     assert len(saved) == 1 and UNKNOWN in saved[0].name
 
     stored = json.loads((tmp_path / "config" / FILE_NAME).read_text())
     entry = stored["bodies"][UNKNOWN]
-    assert (entry["width"], entry["height"], entry["libraw"]) == (4256, 2856, LIBRAW_VERSION)
+    assert (entry["width"], entry["height"], entry["libraw"]) == (WIDTH, HEIGHT, LIBRAW_VERSION)
     first.put("connected", "Connected=False")
     first.device.worker.stop()
 
     # A new server on the same configuration folder knows the size before any exposure.
     second = start_server()
     second.connect()
-    assert second.value("cameraxsize") == 4256
-    assert second.value("cameraysize") == 2856
-    assert second.value("numx") == 4256
-    assert "4256 x 2856" in second.value("readoutmodes")[0]
+    assert second.value("cameraxsize") == WIDTH
+    assert second.value("cameraysize") == HEIGHT
+    assert second.value("numx") == WIDTH
+    assert f"{WIDTH} x {HEIGHT}" in second.value("readoutmodes")[0]
     assert second.put("numx", "NumX=4000").json["ErrorNumber"] == 0
     assert second.put("startexposure", "Duration=2&Light=true").json["ErrorNumber"] == 0
     second.wait_image()
@@ -135,8 +139,8 @@ def test_a_corrupt_cache_is_ignored_with_a_warning_and_replaced(
     assert any("ignoring the learned sensor sizes" in r.getMessage() for r in caplog.records)
     assert api.put("startexposure", "Duration=2&Light=true").json["ErrorNumber"] == 0
     api.wait_image()
-    assert api.value("cameraxsize") == 4256
-    assert json.loads((folder / FILE_NAME).read_text())["bodies"][UNKNOWN]["width"] == 4256
+    assert api.value("cameraxsize") == WIDTH
+    assert json.loads((folder / FILE_NAME).read_text())["bodies"][UNKNOWN]["width"] == WIDTH
     assert [p.name for p in folder.iterdir()] == [FILE_NAME]  # no temporary file left behind
 
 
@@ -148,7 +152,7 @@ def test_a_table_body_never_writes_the_cache(
     assert api.value("cameraxsize") == MODELS[SENSOR_BODY].sensor.visible_width
     assert api.put("startexposure", "Duration=2&Light=true").json["ErrorNumber"] == 0
     api.wait_image()
-    assert np.asarray(api.device.frame().pixels).shape == (4256, 2856)
+    assert np.asarray(api.device.frame().pixels).shape == (WIDTH, HEIGHT)
     assert not (tmp_path / "config").exists()
 
 
@@ -168,3 +172,23 @@ def test_cache_round_trip_and_default_folder(
     learned = again.get("ILCE-7XM9")
     assert learned is not None and (learned.width, learned.height) == (100, 50)
     assert again.get("ILCE-7XM8") is not None
+
+
+def test_a_table_body_without_published_sizes_learns_them(
+    start_server: Callable[..., Api], tmp_path: Path
+) -> None:
+    # The a9 III's ARW size is not published: the simulator writes the a9's, the driver measures.
+    model = MODELS["ILCE-9M3"]
+    assert not model.sensor.sizes_published
+    api = start_server(hint="ILCE-9M3", model="ILCE-9M3", device_info_model=None)
+    api.connect()
+    assert api.value("description").startswith("Sony a9 III")
+    number, message = _error(api, "cameraxsize")
+    assert number == INVALID_OPERATION and "ILCE-9M3" in message
+    assert _error(api, "pixelsizex")[0] == INVALID_OPERATION
+    assert api.put("startexposure", "Duration=2&Light=true").json["ErrorNumber"] == 0
+    api.wait_image()
+    assert api.value("cameraxsize") == model.sensor.visible_width
+    assert api.value("cameraysize") == model.sensor.visible_height
+    stored = json.loads((tmp_path / "config" / FILE_NAME).read_text())
+    assert stored["bodies"]["ILCE-9M3"]["width"] == model.sensor.visible_width
