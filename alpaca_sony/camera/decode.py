@@ -39,8 +39,9 @@ U16Array = npt.NDArray[np.uint16]
 
 LIBRAW_VERSION = ".".join(str(part) for part in rawpy.libraw_version)
 
-# Sony's menu path and values (help guide of the ILCE-1, helpguide.sony.net/ilc/2040,
-# "Image Quality Settings: RAW File Type"; the same menu on the 7RM5, 9M3, 1M2).
+# Sony's menu path and values: help guide helpguide.sony.net/ilc/2040 "Image Quality Settings: RAW
+# File Type" (Lossless Comp L/M/S); Sony support article 00024656 (ILCE-1 firmware adds M/S);
+# LibRaw issue #493 (ILCE-7M4 after its firmware update).
 _RAW_SETTING = (
     "set MENU > Shooting > Image Quality > RAW File Type to Uncompressed, Compressed or "
     "Lossless Comp (L)"
@@ -174,7 +175,7 @@ def decode(
     subframe: Subframe,
     max_adu: int,
     options: DecodeOptions | None = None,
-    body: str = "camera's",
+    body: str = "camera",
 ) -> DecodedFrame:
     """Decode an ARW into an x-major frame: binned, cut to the subframe, copied exactly once.
 
