@@ -255,7 +255,11 @@ class ExposureRunner:
             # The original is the user's picture: make it durable before reporting the failure.
             saved = self.commit(outcome.staged)
             raw_names = [p for p in saved if p.suffix.upper() in (".ARW", ".SRF", ".SR2")]
-            kept = f"; the original is saved as {(raw_names or saved)[-1]}" if saved else ""
+            kept = (
+                f"; the original is saved as {(raw_names or saved)[-1]}"
+                if saved
+                else "; the original was not saved (saving originals is off or failed)"
+            )
             raise RawNotUsable(f"{exc}{kept}") from exc
         return outcome
 

@@ -110,10 +110,10 @@ def test_a_good_arw_still_decodes_with_its_full_size() -> None:
 
 
 @pytest.fixture
-def shoot(tmp_path: Path) -> Iterator[Callable[[bytes], tuple[Api, Path]]]:
+def shoot(tmp_path: Path) -> Iterator[Callable[..., tuple[Api, Path]]]:
     workers: list[DeviceWorker] = []
 
-    def start(arw: bytes) -> tuple[Api, Path]:
+    def start(arw: bytes, save: bool = True) -> tuple[Api, Path]:
         clock = GatedClock()
 
         def render(file: CapturedFile) -> bytes:
@@ -124,7 +124,9 @@ def shoot(tmp_path: Path) -> Iterator[Callable[[bytes], tuple[Api, Path]]]:
         )
         backend = SimulatorBackend([camera], clock, poll_interval_s=0.5)
         folder = tmp_path / "orig"
-        runner = ExposureRunner(clock, CaptureOptions(), OriginalsFolder(folder, 0))
+        runner = ExposureRunner(
+            clock, CaptureOptions(save_originals=save), OriginalsFolder(folder, 0)
+        )
         worker = DeviceWorker(
             lambda: open_camera(backend, clock), clock, runner, WorkerTiming(idle_poll_s=0.05)
         )
@@ -140,12 +142,7 @@ def shoot(tmp_path: Path) -> Iterator[Callable[[bytes], tuple[Api, Path]]]:
         worker.stop()
 
 
-@pytest.mark.parametrize("kind", ["truncated", "non-Bayer"])
-def test_the_client_gets_the_error_and_the_original_is_saved(
-    shoot: Callable[[bytes], tuple[Api, Path]], kind: str
-) -> None:
-    arw = _truncated_arw() if kind == "truncated" else _linear_raw()
-    api, folder = shoot(arw)
+def _expose_until_done(api: Api) -> None:
     api.connect()
     assert api.put("startexposure", "Duration=2&Light=true").json["ErrorNumber"] == 0
     deadline = time.monotonic() + 60
@@ -153,6 +150,15 @@ def test_the_client_gets_the_error_and_the_original_is_saved(
         assert time.monotonic() < deadline, "the exposure never ended"
         time.sleep(0.01)
     assert not api.value("imageready")
+
+
+@pytest.mark.parametrize("kind", ["truncated", "non-Bayer"])
+def test_the_client_gets_the_error_and_the_original_is_saved(
+    shoot: Callable[..., tuple[Api, Path]], kind: str
+) -> None:
+    arw = _truncated_arw() if kind == "truncated" else _linear_raw()
+    api, folder = shoot(arw)
+    _expose_until_done(api)
     assert api.value("camerastate") == int(CameraState.ERROR)
 
     saved = [p for p in folder.iterdir() if not p.name.startswith(".")]
@@ -163,3 +169,13 @@ def test_the_client_gets_the_error_and_the_original_is_saved(
     message = reply["ErrorMessage"]
     assert BODY in message and SETTING in message and f"LibRaw {LIBRAW_VERSION}" in message
     assert f"the original is saved as {saved[0]}" in message
+
+
+def test_with_saving_off_the_message_says_the_original_was_not_kept(
+    shoot: Callable[..., tuple[Api, Path]],
+) -> None:
+    api, folder = shoot(_linear_raw(), save=False)
+    _expose_until_done(api)
+    message = api.get("imagearray").json["ErrorMessage"]
+    assert "not Bayer" in message and "the original was not saved" in message
+    assert not folder.exists() or not [p for p in folder.iterdir() if not p.name.startswith(".")]
