@@ -78,3 +78,11 @@ def rig_factory(fake_clock: FakeClock) -> Iterator[Callable[..., Rig]]:
 def rig(rig_factory: Callable[..., Rig]) -> Rig:
     """An ILCE-7M3 (v2 protocol) in M mode, manual focus, RAW, connected."""
     return rig_factory()
+
+
+@pytest.fixture(autouse=True)
+def _private_config_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test writes learned sensor sizes into the user's real ~/.config."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))

@@ -4,6 +4,17 @@ No HTTP here: handlers in :mod:`alpaca_sony.alpaca.resources` parse requests and
 which raise :class:`AlpacaError` subclasses. Client-side settings (binning, subframe, gain index,
 readout mode) live here under a lock; everything about the camera comes from the worker's snapshot,
 so no member waits on USB except Connected/Connect/Disconnect and StartExposure's hand-over.
+
+A body the model table lacks (sony-ptp.md 14.4: it must still shoot) learns its sensor size from
+its first frame (:mod:`alpaca_sony.camera.geometry`). Before that frame, CameraXSize/CameraYSize
+(and NumX/NumY, whose default is the full frame) raise InvalidOperation saying to take one
+exposure, rather than answer a made-up size: NINA and other ASCOM clients catch a failed property
+read and keep going (NINA logs it and still shoots), while a wrong number would be written into
+FITS headers and subframe maths, and ConformU would then report a mismatched ImageArray instead
+of the real cause. That first exposure ignores StartX/StartY/NumX/NumY (there is nothing to check
+them against) and delivers the whole frame at the requested binning; from then on, and after a
+restart, the sizes are known. PixelSizeX/Y of such a body stay an error naming the cause: the
+pitch is not in the ARW and is not guessed.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -25,8 +36,9 @@ from alpaca_sony.alpaca.errors import (
     InvalidValue,
     NotConnected,
 )
-from alpaca_sony.camera.decode import DecodedFrame, ReadoutMode, Subframe
+from alpaca_sony.camera.decode import LIBRAW_VERSION, DecodedFrame, ReadoutMode, Subframe
 from alpaca_sony.camera.exposure import ExposureRequest
+from alpaca_sony.camera.geometry import GeometryCache
 from alpaca_sony.camera.state import CameraSnapshot, CameraState, ExposureStatus
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import Clock
@@ -43,6 +55,10 @@ SENSOR_TYPE_RGGB = 2
 READOUT_MODES = (ReadoutMode.RAW, ReadoutMode.RGB, ReadoutMode.RGB_HALF)
 UNIQUE_ID_NAMESPACE = uuid.UUID("6f1d9a52-3c1e-4d8e-9b8e-2a5f4e7c0a11")
 ACTIONS = ("camerainfo", "battery", "buffer", "lens", "savedfiles")
+# A body outside the table: Sony's ARW is 14-bit (DLL table: MaxADU 16383 on every body,
+# sony-ptp.md 9.1) and the standard ladder ends at 1/8000 s (sony-ptp.md 14.4).
+UNKNOWN_BODY_MAX_ADU = 16383
+UNKNOWN_BODY_SHORTEST_S = 1 / 8000
 
 
 def unique_id(model: str, serial_number: str) -> str:
@@ -72,6 +88,7 @@ class CameraDevice:
         clock: Clock,
         model_hint: CameraModel | None,
         serial_number: str,
+        geometry_cache: GeometryCache | None = None,
     ):
         self.number = number
         self.worker = worker
@@ -81,6 +98,8 @@ class CameraDevice:
         self._settings = _ClientSettings()
         self._lock = threading.Lock()
         self._exposure_seen = False  # LastExposure* raise until an exposure since connect
+        self.geometry_cache = geometry_cache or GeometryCache()
+        self._learned_from = -1  # image number whose frame size was last remembered
         # Fixed at start-up: it must never change, not even when the body's model becomes known.
         self.unique_id = unique_id(model_hint.model if model_hint else "any", serial_number)
 
@@ -93,11 +112,14 @@ class CameraDevice:
     @property
     def model_name(self) -> str:
         model = self.model
-        return model.model if model else "Sony camera"
+        return model.model if model else self.worker.snapshot().facts.device_model or "Sony camera"
 
     def name(self) -> str:
         model = self.model
-        return model.display_name if model else "Sony camera"
+        if model:
+            return model.display_name
+        reported = self.worker.snapshot().facts.device_model
+        return f"Sony {reported}" if reported else "Sony camera"
 
     def description(self) -> str:
         return f"{self.name()} ({self.model_name}) on USB"[:64]
@@ -151,28 +173,78 @@ class CameraDevice:
         snap = self.worker.snapshot()
         if not snap.connected:
             raise NotConnected("the camera is not connected")
+        self._learn_geometry(snap)
         return snap
 
-    def _model(self) -> CameraModel:
-        self._snapshot()
+    def _learn_geometry(self, snap: CameraSnapshot) -> None:
+        """Remember the frame size of a body whose size the table lacks, once per new frame."""
+        if self._table_size() is not None or not snap.image_ready:
+            return
+        if snap.image_number == self._learned_from:
+            return
+        frame = self.worker.frame()
+        reported = self._body_name(snap)
+        if frame is None or frame.sensor_width is None or frame.sensor_height is None:
+            return
+        self._learned_from = snap.image_number
+        size = (frame.sensor_width, frame.sensor_height)
+        known = self.geometry_cache.get(reported) if reported else None
+        if reported and (known is None or (known.width, known.height) != size):
+            self.geometry_cache.store(reported, *size, LIBRAW_VERSION)
+
+    def _body_name(self, snap: CameraSnapshot) -> str:
+        """The key of a learned size: the body's DeviceInfo model string."""
         model = self.model
-        if model is None:
-            raise DriverError("this camera model is not in the model table")
-        return model
+        return snap.facts.device_model or (model.model if model else "")
+
+    def _table_size(self) -> tuple[int, int] | None:
+        model = self.model
+        if model is None or not model.sensor.sizes_published:
+            return None
+        return model.sensor.visible_width, model.sensor.visible_height
+
+    def _sensor_size(self) -> tuple[int, int] | None:
+        """(width, height) of the whole visible frame, or None for a body not yet measured."""
+        size = self._table_size()
+        if size is not None:
+            return size
+        name = self._body_name(self.worker.snapshot())
+        learned = self.geometry_cache.get(name) if name else None
+        return (learned.width, learned.height) if learned else None
+
+    def _known_size(self) -> tuple[int, int]:
+        self._snapshot()
+        size = self._sensor_size()
+        if size is None:
+            raise InvalidOperation(
+                f"the sensor size of this {self.model_name} is not known yet (no published source "
+                "gives it): take one exposure of any length and it is learned and remembered"
+            )
+        return size
 
     # -- sensor ---------------------------------------------------------------------------
 
     def camera_x_size(self) -> int:
-        return self._model().sensor.visible_width
+        return self._known_size()[0]
 
     def camera_y_size(self) -> int:
-        return self._model().sensor.visible_height
+        return self._known_size()[1]
 
     def pixel_size(self) -> float:
-        return self._model().sensor.pixel_size_um
+        self._snapshot()
+        model = self.model
+        pitch = model.sensor.pixel_size_um if model else None
+        if pitch is None:
+            raise InvalidOperation(
+                f"the pixel size of this {self.model_name} is not known (no published source "
+                "gives it and the camera's files do not say): enter it in your imaging program"
+            )
+        return pitch
 
     def sensor_name(self) -> str:
-        name = self._model().sensor.sensor_name
+        self._snapshot()
+        model = self.model
+        name = model.sensor.sensor_name if model else ""
         part = name.removeprefix("Sony ").upper()
         return part if part.startswith("IMX") and " " not in part else ""
 
@@ -185,8 +257,10 @@ class CameraDevice:
         return SENSOR_TYPE_RGGB if self._readout() == ReadoutMode.RAW else SENSOR_TYPE_COLOR
 
     def max_adu(self) -> int:
-        model = self._model()
-        return model.sensor.max_adu if self._readout() == ReadoutMode.RAW else 65535
+        self._snapshot()
+        model = self.model
+        sensor_max = model.sensor.max_adu if model else UNKNOWN_BODY_MAX_ADU
+        return sensor_max if self._readout() == ReadoutMode.RAW else 65535
 
     def bayer_offset(self, axis: str) -> int:
         """Offsets of the RGGB pattern (all Sony bodies: R at 0,0; 0 in RGB modes too)."""
@@ -263,7 +337,11 @@ class CameraDevice:
     # -- readout modes ----------------------------------------------------------------------------
 
     def readout_modes(self) -> list[str]:
-        width, height = self.camera_x_size(), self.camera_y_size()
+        self._snapshot()
+        size = self._sensor_size()
+        if size is None:
+            return ["Raw Bayer (RGGB)", "RGB linear 16-bit", "RGB half size, fast (bin 2)"]
+        width, height = size
         return [
             f"Raw Bayer (RGGB, {width} x {height})",
             f"RGB linear 16-bit ({width} x {height})",
@@ -284,8 +362,13 @@ class CameraDevice:
 
     # -- exposure limits and state -----------------------------------------------------------------
 
+    def _shortest_speed_s(self) -> float:
+        model = self.model
+        return model.shortest_speed_s if model else UNKNOWN_BODY_SHORTEST_S
+
     def exposure_min(self) -> float:
-        return self._model().shortest_speed_s
+        self._snapshot()
+        return self._shortest_speed_s()
 
     @staticmethod
     def exposure_max() -> float:
@@ -330,11 +413,11 @@ class CameraDevice:
 
     def start_exposure(self, duration_s: float, light: bool) -> None:
         snap = self._snapshot()
-        model = self._model()
+        shortest_s = self._shortest_speed_s()
         if duration_s < 0:
             raise InvalidValue(f"duration must not be negative ({duration_s})")
-        if light and duration_s < model.shortest_speed_s * 0.999:
-            raise InvalidValue(f"light frames need at least {model.shortest_speed_s:g} s")
+        if light and duration_s < shortest_s * 0.999:
+            raise InvalidValue(f"light frames need at least {shortest_s:g} s")
         if duration_s > EXPOSURE_MAX_S:
             raise InvalidValue(f"exposures longer than {EXPOSURE_MAX_S:g} s are not supported")
         if snap.state not in (CameraState.IDLE, CameraState.ERROR):
@@ -342,11 +425,19 @@ class CameraDevice:
         with self._lock:
             settings = _ClientSettings(**vars(self._settings))
         readout = READOUT_MODES[settings.readout_mode]
-        subframe = self._subframe(settings, model, readout)
+        size = self._sensor_size()
+        if size is None:
+            log.info(
+                "%s: sensor size not known yet; this exposure ignores StartX/StartY/NumX/NumY "
+                "and delivers the whole frame",
+                self.model_name,
+            )
+            settings = replace(settings, start_x=0, start_y=0, num_x=None, num_y=None)
+        subframe = self._subframe(settings, size, readout)
         iso_values = self._iso_values()
         gain_index = settings.gain_index if settings.gain_index is not None else self.gain()
         request = ExposureRequest(
-            duration_s=max(duration_s, model.shortest_speed_s),
+            duration_s=max(duration_s, shortest_s),
             light=light,
             iso=iso_values[gain_index] if iso_values else None,
             readout=readout,
@@ -360,9 +451,17 @@ class CameraDevice:
             self._exposure_seen = True
 
     @staticmethod
-    def _subframe(settings: _ClientSettings, model: CameraModel, readout: ReadoutMode) -> Subframe:
-        width, height = model.sensor.visible_width, model.sensor.visible_height
+    def _subframe(
+        settings: _ClientSettings, size: tuple[int, int] | None, readout: ReadoutMode
+    ) -> Subframe:
         bin_x, bin_y = settings.bin_x, settings.bin_y
+        if readout == ReadoutMode.RGB_HALF and bin_x not in (2, 4):
+            raise InvalidValue("the RGB half-size mode delivers bin 2 or 4: set BinX to 2 or 4")
+        # The half-size decode is bin 2; bin 4 bins it once more.
+        decode_bin = 2 if readout == ReadoutMode.RGB_HALF else 1
+        if size is None:  # a body not measured yet: the whole frame, nothing to check against
+            return Subframe(bin_x=bin_x // decode_bin, bin_y=bin_y // decode_bin)
+        width, height = size
         num_x = width // bin_x if settings.num_x is None else settings.num_x
         num_y = height // bin_y if settings.num_y is None else settings.num_y
         fits = (
@@ -378,14 +477,14 @@ class CameraDevice:
                 f"subframe StartX={settings.start_x} StartY={settings.start_y} NumX={num_x} "
                 f"NumY={num_y} does not fit {width // bin_x} x {height // bin_y} at bin {bin_x}"
             )
-        if readout == ReadoutMode.RGB_HALF:
-            # The half-size decode is bin 2; bin 4 bins it once more.
-            if bin_x not in (2, 4):
-                raise InvalidValue("the RGB half-size mode delivers bin 2 or 4: set BinX to 2 or 4")
-            return Subframe(
-                settings.start_x, settings.start_y, num_x, num_y, bin_x // 2, bin_y // 2
-            )
-        return Subframe(settings.start_x, settings.start_y, num_x, num_y, bin_x, bin_y)
+        return Subframe(
+            settings.start_x,
+            settings.start_y,
+            num_x,
+            num_y,
+            bin_x // decode_bin,
+            bin_y // decode_bin,
+        )
 
     def abort_exposure(self) -> None:
         self._snapshot()
@@ -401,9 +500,12 @@ class CameraDevice:
         self.worker.stop_exposure()
 
     def frame(self) -> DecodedFrame:
-        self._snapshot()
+        snap = self._snapshot()
         frame = self.worker.frame()
         if frame is None:
+            if snap.state == CameraState.ERROR and snap.message:
+                # The last exposure failed: say why, not merely that there is no image.
+                raise DriverError(f"the last exposure gave no image: {snap.message}")
             raise InvalidOperation("no image is ready (take an exposure first)")
         return frame
 

@@ -10,6 +10,11 @@ never transpose:
 Subframes are cut after decoding; software binning **averages** each bin (rounded), so the values
 keep the sensor's range and MaxADU does not change with binning: nothing clips that did not
 already clip on the sensor.
+
+Honesty: a file LibRaw cannot decode, or one that is not a 2x2 Bayer mosaic (the S/M size
+"Lossless Comp" RAW of newer bodies is demosaiced in the camera, LibRaw issue #493; sony-ptp.md
+14.10), raises :class:`RawNotUsable` naming the body, the camera setting to change and the LibRaw
+version, never a frame that silently means something else.
 """
 
 from __future__ import annotations
@@ -30,6 +35,40 @@ from alpaca_sony.errors import CameraError
 log = logging.getLogger(__name__)
 
 U16Array = npt.NDArray[np.uint16]
+
+
+LIBRAW_VERSION = ".".join(str(part) for part in rawpy.libraw_version)
+
+# Sony's menu path and values: help guide helpguide.sony.net/ilc/2040 "Image Quality Settings: RAW
+# File Type" (Lossless Comp L/M/S); Sony support article 00024656 (ILCE-1 firmware adds M/S);
+# LibRaw issue #493 (ILCE-7M4 after its firmware update).
+_RAW_SETTING = (
+    "set MENU > Shooting > Image Quality > RAW File Type to Uncompressed, Compressed or "
+    "Lossless Comp (L)"
+)
+
+
+class RawNotUsable(CameraError):
+    """The camera's RAW file cannot be turned into a Bayer frame; the message says what to do."""
+
+
+def _undecodable(body: str, reason: object) -> RawNotUsable:
+    return RawNotUsable(
+        f"LibRaw {LIBRAW_VERSION} (bundled with rawpy) could not decode the {body} RAW file "
+        f"({reason}): {_RAW_SETTING} on the camera, or update rawpy if the file opens elsewhere"
+    )
+
+
+def _not_bayer(body: str, layout: str) -> RawNotUsable:
+    return RawNotUsable(
+        f"the {body} sent a RAW file that is not Bayer sensor data (LibRaw {LIBRAW_VERSION} reads "
+        f"{layout}); S and M size RAW are like that: {_RAW_SETTING}"
+    )
+
+
+def _reason(exc: Exception) -> str:
+    text = exc.args[0] if exc.args else exc
+    return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
 
 
 class ReadoutMode(Enum):
@@ -76,6 +115,9 @@ class DecodedFrame:
     bayer_offset_x: int | None
     bayer_offset_y: int | None
     max_adu: int
+    # The whole visible frame LibRaw decoded, before subframe and binning (what CameraXSize/Y mean).
+    sensor_width: int | None = None
+    sensor_height: int | None = None
 
     @property
     def width(self) -> int:
@@ -106,13 +148,25 @@ def bayer_offsets(colors: npt.NDArray[np.integer], color_desc: bytes) -> tuple[i
     return x, y
 
 
-def _open(source: bytes | Path) -> rawpy.RawPy:
+def _open(source: bytes | Path, body: str) -> rawpy.RawPy:
     try:
         if isinstance(source, Path):
             return rawpy.imread(str(source))
         return rawpy.imread(io.BytesIO(source))
     except (rawpy.LibRawError, OSError) as exc:
-        raise CameraError(f"the camera's RAW file could not be decoded: {exc}") from exc
+        raise _undecodable(body, _reason(exc)) from exc
+
+
+def _check_bayer(raw: rawpy.RawPy, body: str) -> tuple[int, int]:
+    """The Bayer offsets, or RawNotUsable when the file holds anything but a 2x2 CFA mosaic."""
+    pattern = raw.raw_pattern
+    if raw.raw_type != rawpy.RawType.Flat or pattern is None:
+        samples = raw.raw_image.shape[2] if raw.raw_image.ndim == 3 else 1
+        raise _not_bayer(body, f"{samples} values per pixel, no colour filter pattern")
+    try:
+        return bayer_offsets(pattern, raw.color_desc)
+    except CameraError as exc:
+        raise _not_bayer(body, str(exc)) from exc
 
 
 def decode(
@@ -121,25 +175,26 @@ def decode(
     subframe: Subframe,
     max_adu: int,
     options: DecodeOptions | None = None,
+    body: str = "camera",
 ) -> DecodedFrame:
     """Decode an ARW into an x-major frame: binned, cut to the subframe, copied exactly once.
 
     Decoding from a saved file (a ``Path``) keeps the ARW out of this process's memory; bytes are
-    read in place (no copy).
+    read in place (no copy). ``body`` names the camera in error messages (a DeviceInfo model).
 
     Raises:
-        CameraError: LibRaw cannot decode the file, or the subframe does not fit.
+        RawNotUsable: LibRaw cannot decode the file, or it is not Bayer data (in every mode: an
+            RGB frame from an S/M RAW would be smaller than CameraXSize x CameraYSize).
+        CameraError: the subframe does not fit.
     """
     options = options or DecodeOptions()
-    with _open(source) as raw:
+    with _open(source, body) as raw:
         try:
+            offsets = _check_bayer(raw, body)
+            size = (int(raw.sizes.width), int(raw.sizes.height))
             if mode == ReadoutMode.RAW:
-                pattern = raw.raw_pattern
-                if pattern is None:
-                    raise CameraError("the RAW file has no Bayer pattern")
-                offsets = bayer_offsets(pattern, raw.color_desc)
                 # A view into LibRaw's buffer: the only copy is the x-major one made by _frame.
-                return _frame(raw.raw_image_visible, offsets, subframe, max_adu)
+                return _frame(raw.raw_image_visible, offsets, subframe, max_adu, size)
             rgb = raw.postprocess(
                 output_bps=16,
                 gamma=(1, 1),
@@ -155,8 +210,8 @@ def decode(
                 user_flip=0,
             )
         except rawpy.LibRawError as exc:
-            raise CameraError(f"the camera's RAW file could not be decoded: {exc}") from exc
-    return _frame(np.asarray(rgb, dtype=np.uint16), (None, None), subframe, max_adu)
+            raise _undecodable(body, _reason(exc)) from exc
+    return _frame(np.asarray(rgb, dtype=np.uint16), (None, None), subframe, max_adu, size)
 
 
 def _bin(image: npt.NDArray[np.uint16], bin_x: int, bin_y: int) -> npt.NDArray[np.uint16]:
@@ -178,6 +233,7 @@ def _frame(
     offsets: tuple[int | None, int | None],
     subframe: Subframe,
     max_adu: int,
+    sensor_size: tuple[int, int] | None = None,
 ) -> DecodedFrame:
     binned = _bin(image, subframe.bin_x, subframe.bin_y)
     height, width = binned.shape[0], binned.shape[1]
@@ -199,7 +255,8 @@ def _frame(
     cut = binned[
         subframe.start_y : subframe.start_y + num_y, subframe.start_x : subframe.start_x + num_x
     ]
-    return DecodedFrame(to_x_major(cut), offsets[0], offsets[1], max_adu)
+    width_all, height_all = sensor_size or (None, None)
+    return DecodedFrame(to_x_major(cut), offsets[0], offsets[1], max_adu, width_all, height_all)
 
 
 _TILE = 128

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from alpaca_sony.camera.decode import DecodedFrame, DecodeOptions, ReadoutMode, Subframe, decode
+from alpaca_sony.camera.decode import (
+    DecodedFrame,
+    DecodeOptions,
+    RawNotUsable,
+    ReadoutMode,
+    Subframe,
+    decode,
+)
 from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
 from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
@@ -240,9 +247,20 @@ class ExposureRunner:
         # From the staged file (page cache) the ARW need not stay in this process's memory.
         source: bytes | Path = raw_staged[-1] if raw_staged else raw_files[-1].data.tobytes()
         del result, raw_files
-        outcome.frame = decode(
-            source, request.readout, request.subframe, max_adu, self.options.decode
-        )
+        try:
+            outcome.frame = decode(
+                source, request.readout, request.subframe, max_adu, self.options.decode, model_name
+            )
+        except RawNotUsable as exc:
+            # The original is the user's picture: make it durable before reporting the failure.
+            saved = self.commit(outcome.staged)
+            raw_names = [p for p in saved if p.suffix.upper() in (".ARW", ".SRF", ".SR2")]
+            kept = (
+                f"; the original is saved as {(raw_names or saved)[-1]}"
+                if saved
+                else "; the original was not saved (saving originals is off or failed)"
+            )
+            raise RawNotUsable(f"{exc}{kept}") from exc
         return outcome
 
     def _expose_with_af_retry(

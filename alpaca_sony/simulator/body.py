@@ -50,6 +50,9 @@ class BodySettings:
     """How the simulated body is set up and how it behaves. Times in seconds."""
 
     model: str = DEFAULT_MODEL
+    # DeviceInfo.Model to report instead of ``model`` (a body the driver's table lacks); the
+    # sensor and files stay those of ``model``.
+    device_info_model: str | None = None
     serial_number: str = "00000000000000003256821130000001"
     usb_mode: str = "pc_remote"  # or "mtp", "mass_storage"
     program: str = "M"

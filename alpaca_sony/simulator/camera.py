@@ -495,7 +495,7 @@ class SimulatedCamera:
             capture_formats=(),
             image_formats=(0x3801, 0xB101),
             manufacturer="Sony Corporation",
-            model=model.model,
+            model=self.settings.device_info_model or model.model,
             device_version="3.00" if self.body.v3 else "1.00",
             serial_number=self.settings.serial_number,
         )
