@@ -116,6 +116,8 @@ def test_the_body_ignores_the_shutter_unless_settings_were_read(
     rig.sony.press(SonyControl.S2_BUTTON, ButtonState.UP)
     rig.sony.press(SonyControl.S1_BUTTON, ButtonState.UP)
     assert rig.camera.body.refusals == ["settings were not read before the shutter was pressed"]
+    assert rig.camera.body.protocol_violations == ["shutter pressed without a settings read first"]
+    rig.camera.body.protocol_violations.clear()  # broken on purpose
 
 
 def _s1_presses(rig: Rig) -> list[int]:
@@ -157,6 +159,8 @@ def test_a_driver_that_skips_the_read_gets_no_photo(rig: Rig) -> None:
     with pytest.raises(NoImageTaken):
         CachedSettings(rig.sony, rig.clock).expose(plan)
     assert rig.camera.body.refusals == ["settings were not read before the shutter was pressed"]
+    assert rig.camera.body.protocol_violations == ["shutter pressed without a settings read first"]
+    rig.camera.body.protocol_violations.clear()  # broken on purpose
 
 
 def test_bodies_that_move_one_step_per_notch_still_reach_the_speed(
