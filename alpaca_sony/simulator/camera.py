@@ -87,6 +87,7 @@ class SimulatedCamera:
         self._lock = threading.RLock()
         self._containers: dict[int, bytearray] = {}
         self._attached = True
+        self.device_resets = 0  # PTP Device Reset class requests (or port resets) seen
         self._reset_usb_state()
         self.operations_seen: list[int] = []
         # Every operation run, with its parameters and data-out payload, in order.
@@ -193,6 +194,7 @@ class SimulatedCamera:
     def reset(self) -> None:
         with self._lock:
             self._require_attached()
+            self.device_resets += 1
             self._reset_usb_state()
 
     # -- test API ------------------------------------------------------------------------------
