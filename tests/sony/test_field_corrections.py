@@ -66,7 +66,7 @@ def test_bodies_reading_2_at_idle_are_released_and_shoot(
 
 
 def test_buttons_missing_from_the_list_are_released_before_each_shot(rig: Rig) -> None:
-    # ILCE-7M3 omits S1/S2 from 0x9209 (sony-ptp.md 5.3); the DLL sends Up when the value is missing.
+    # ILCE-7M3 omits S1/S2 from 0x9209 (sony-ptp.md 5.3); the DLL sends Up when a value is missing.
     rig.capture.expose(plan_exposure(1 / 125, [_1_125]))
     writes = _button_writes(rig)
     assert writes[:2] == [
@@ -219,7 +219,7 @@ def test_an_object_described_with_size_0_is_not_fetched(rig: Rig) -> None:
 def test_a_read_only_card_only_destination_names_the_camera_setting(rig: Rig) -> None:
     prop = rig.camera.body.props[SonyProp.SAVE_DESTINATION]
     prop.current, prop.get_set = 0x0010, 0x00  # v2: "camera only", read-only over USB
-    with pytest.raises(UnsupportedSetting, match="Still Img. Save Dest."):
+    with pytest.raises(UnsupportedSetting, match=r"Still Img\. Save Dest\."):
         rig.capture.prepare_body(rig.capture.read_settings())
 
 
