@@ -131,3 +131,10 @@ def test_a_stalled_endpoint_is_cleared_and_the_read_retried(rig: Rig) -> None:
     rig.camera.faults.stall_bulk_in(2)  # stalls again after the retry: a typed error
     with pytest.raises(TransportError, match="Pipe"):
         rig.capture.read_settings()
+
+
+def test_a_file_shorter_than_its_object_info_is_an_error_not_a_saved_frame(rig: Rig) -> None:
+    plan = _plan(rig)
+    rig.camera.faults.short_object()
+    with pytest.raises(MalformedData, match="ObjectInfo said"):
+        rig.capture.expose(plan)

@@ -19,6 +19,7 @@ from tests.conftest import Rig
 
 _1_125 = (1 << 16) | 125
 _1_60 = (1 << 16) | 60
+_1_10000 = (1 << 16) | 10000
 
 
 def _button_writes(rig: Rig) -> list[tuple[int, bytes | None]]:
@@ -141,9 +142,11 @@ def test_a_v3_body_takes_an_absolute_speed_without_a_list(rig_factory: Callable[
     # libgphoto2 config.c _put_Sony_ShutterSpeed (mode 3) sends 0x9205 without checking a list.
     rig = rig_factory(model="ILCE-7SM3")
     _shutter_as_range(rig)
+    prop = rig.camera.body.props[SonyProp.SHUTTER_SPEED]
+    prop.values = (*prop.values, _1_10000)  # an a9-class speed beyond the standard ladder
     rig.sony.model = None
-    rig.capture.set_shutter(_1_60)
-    assert rig.camera.body.value(SonyProp.SHUTTER_SPEED) == _1_60
+    rig.capture.set_shutter(_1_10000)
+    assert rig.camera.body.value(SonyProp.SHUTTER_SPEED) == _1_10000
     sets = [p for op, p, _ in rig.camera.wire_log if op == SonyOp.SDIO_SET_EXT_DEVICE_PROP_VALUE]
     assert (SonyProp.SHUTTER_SPEED,) in sets
 
