@@ -18,7 +18,6 @@ from alpaca_sony.sony.protocol import ExtDeviceInfo
 from tests.conftest import Rig
 from tests.samples import hexdumps_after, report
 
-
 _HEX = re.compile(r"^[0-9a-f]{4}  ((?:[0-9a-f]{2}[ -]){1,16})")
 
 
