@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from alpaca_sony.camera.decode import ReadoutMode, Subframe
 from alpaca_sony.camera.exposure import CaptureOptions, ExposureRequest
+from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.state import CameraState
 from alpaca_sony.errors import CameraError
 from alpaca_sony.simulator.arw import read_sequence
@@ -292,3 +294,23 @@ def test_stopping_the_server_mid_exposure_keeps_the_image(
     assert not rig.worker.alive
     assert not rig.camera.body.buffer
     assert len(rig.files()) == 1 and rig.files()[0].endswith(".ARW")
+
+
+def test_an_image_shot_with_the_cameras_own_button_while_idle_is_recovered(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory()
+    rig.worker.connect()
+    rig.wait_for(lambda s: s.state == CameraState.IDLE)
+    # The DLL's idle loop downloads images that arrive without a host capture (sony-ptp.md 6.3).
+    rig.camera.body.preload_stale_images(1)
+    snap = rig.wait_for(lambda s: len(s.saved_files) == 1, timeout_s=20)
+    assert snap.saved_files[0].endswith("_recovered.ARW") and not rig.camera.body.buffer
+
+
+def test_saving_never_overwrites_an_existing_original(tmp_path: Path) -> None:
+    folder = OriginalsFolder(tmp_path, 0)
+    first = folder.commit(folder.stage([b"first"]), "frame", "ARW")
+    second = folder.commit(folder.stage([b"second"]), "frame", "ARW")
+    assert first != second
+    assert (first.read_bytes(), second.read_bytes()) == (b"first", b"second")

@@ -48,13 +48,14 @@ def _u16_array(values: tuple[int, ...]) -> bytes:
 
 
 def test_device_info_decodes_libgphoto2s_layout_with_the_a7sm3_reports_values() -> None:
-    # Values from the head of sony-a7sm3.txt; offsets from ptp-pack.c (StandardVersion 0,
-    # VendorExtensionID 2, VendorExtensionVersion 6, VendorExtensionDesc 8).
-    head = struct.pack("<HIH", 100, 0x00000011, 100)
+    # Values from the head of sony-a7sm3.txt, except that the two versions (both 100 there) and
+    # the functional mode differ so that a swap shows; offsets from ptp-pack.c (StandardVersion
+    # 0, VendorExtensionID 2, VendorExtensionVersion 6, VendorExtensionDesc 8).
+    head = struct.pack("<HIH", 100, 0x00000011, 110)
     data = (
         head
         + _ptp_string("Sony PTP Extensions")
-        + struct.pack("<H", 0x0000)
+        + struct.pack("<H", 0x0007)
         + _u16_array((0x1001, 0x1002, 0x9202))
         + _u16_array((0xC201, 0xC203))
         + _u16_array((0x5004,))
@@ -69,9 +70,9 @@ def test_device_info_decodes_libgphoto2s_layout_with_the_a7sm3_reports_values() 
     assert (info.standard_version, info.vendor_extension_id, info.vendor_extension_version) == (
         100,
         0x11,
-        100,
+        110,
     )
-    assert info.vendor_extension_desc == "Sony PTP Extensions" and info.functional_mode == 0
+    assert info.vendor_extension_desc == "Sony PTP Extensions" and info.functional_mode == 7
     assert info.operations_supported == (0x1001, 0x1002, 0x9202)
     assert info.events_supported == (0xC201, 0xC203)
     assert info.device_properties_supported == (0x5004,) and info.capture_formats == ()

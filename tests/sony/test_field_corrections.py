@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from alpaca_sony.errors import NoImageTaken, UnsupportedSetting
+from alpaca_sony.errors import NoImageTaken, SettingDidNotStick, UnsupportedSetting
 from alpaca_sony.ptp.codes import OpCode
 from alpaca_sony.simulator.properties import FORM_RANGE
 from alpaca_sony.sony.capture import plan_exposure, shutter_ladder
@@ -231,3 +231,10 @@ def test_a_read_only_continuous_drive_names_the_camera_setting(rig: Rig) -> None
     prop.current, prop.get_set = 0x0002, 0x00
     with pytest.raises(UnsupportedSetting, match="Drive Mode to Single Shooting"):
         rig.capture.prepare_body(rig.capture.read_settings())
+
+
+def test_an_iso_the_body_does_not_take_is_an_error(rig: Rig) -> None:
+    # A body that ignores ISO notches (sony-ptp.md 8 #12: a step that does not "take").
+    rig.camera.body.props[SonyProp.ISO].values = ()
+    with pytest.raises(SettingDidNotStick, match="kept ISO 800 instead of 6400"):
+        rig.capture.set_iso(6400)
