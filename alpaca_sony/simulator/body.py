@@ -260,7 +260,7 @@ class SimulatedBody:
     def shooting_file_info(self) -> int:
         if self.buffer:
             return 0x8000 | min(len(self.buffer), 0x7FFF)
-        if self._exposure is not None or self._processing:
+        if (self._exposure is not None or self._processing) and not self.faults.processing_hidden:
             return 0x0001
         return 0x0000
 

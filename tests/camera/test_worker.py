@@ -314,3 +314,42 @@ def test_saving_never_overwrites_an_existing_original(tmp_path: Path) -> None:
     second = folder.commit(folder.stage([b"second"]), "frame", "ARW")
     assert first != second
     assert (first.read_bytes(), second.read_bytes()) == (b"first", b"second")
+
+
+def test_an_image_that_comes_late_is_never_shot_again(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    # sony-ptp.md 14.3: a body still processing must never be re-triggered (a second shot).
+    rig = worker_factory(focus="AF-S", processing_s=8.0)
+    rig.camera.faults.hide_processing()
+    rig.worker.connect()
+    snap = _expose(rig, 0.5)
+    assert snap.state == CameraState.ERROR and "did not take a picture" in snap.message
+    assert len(rig.camera.body.shots) == 1
+    # The image arrives after all: the idle poll saves it, nothing is lost.
+    rig.clock.advance(10)
+    snap = rig.wait_for(lambda s: len(s.saved_files) == 1, timeout_s=20)
+    assert snap.saved_files[0].endswith("_recovered.ARW") and len(rig.camera.body.shots) == 1
+
+
+def test_continuous_drive_is_set_to_single_shot(worker_factory: Callable[..., WorkerRig]) -> None:
+    # Sony's sample code sets 0x5013 to single shot; with continuous drive one press would
+    # shoot a burst (sony-ptp.md 14.8).
+    rig = worker_factory()
+    rig.camera.body.props[SonyProp.STILL_CAPTURE_MODE].current = 0x0002  # Cont. shooting HI
+    rig.worker.connect()
+    snap = _expose(rig, 1 / 125)
+    assert snap.image_ready and len(rig.camera.body.shots) == 1
+    assert rig.camera.body.value(SonyProp.STILL_CAPTURE_MODE) == 0x0001
+
+
+def test_a_card_only_destination_is_named_not_blamed_on_autofocus(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(focus="AF-S")
+    prop = rig.camera.body.props[SonyProp.SAVE_DESTINATION]
+    prop.current, prop.get_set = 0x0010, 0x00  # "camera only", read-only over USB (v2)
+    rig.worker.connect()
+    snap = _expose(rig, 1 / 125)
+    assert snap.state == CameraState.ERROR and "Still Img. Save Dest." in snap.message
+    assert "focus" not in snap.message and rig.camera.body.shots == []
