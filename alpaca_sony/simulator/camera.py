@@ -97,6 +97,7 @@ class SimulatedCamera:
         self._out = bytearray()
         self._in: deque[_Transfer] = deque()
         self._halted = False
+        self._out_halted = False
         self._pending_command: tuple[int, int, tuple[int, ...]] | None = None
         self._session_open = False
         self._handshake_phase = 0
@@ -121,6 +122,11 @@ class SimulatedCamera:
     def write_bulk(self, data: bytes) -> None:
         with self._lock:
             self._require_attached()
+            if self._out_halted:
+                raise UsbPipe("bulk OUT endpoint halted")
+            if data and self.faults.take_out_stall():
+                self._out_halted = True
+                raise UsbPipe("bulk OUT endpoint halted")
             if not data:
                 return  # a zero-length packet ending a host transfer
             self._out += data
@@ -190,6 +196,8 @@ class SimulatedCamera:
             self._require_attached()
             if endpoint == self._identity.bulk_in_endpoint:
                 self._halted = False
+            if endpoint == self._identity.bulk_out_endpoint:
+                self._out_halted = False
 
     def reset(self) -> None:
         with self._lock:

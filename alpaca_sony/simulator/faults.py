@@ -35,6 +35,7 @@ class FaultPlan:
     _stray_zlps: int = 0
     _af_misses: int = 0
     _stalls: int = 0
+    _out_stalls: int = 0
     split_read_bytes: int | None = None
     host_crashed: bool = False  # OpenSession fails until a PTP Device Reset
     processing_hidden: bool = False  # 0xD215 reads 0 (not 1) while an image is produced
@@ -83,6 +84,20 @@ class FaultPlan:
         with self._lock:
             self._stalls += times
         return self
+
+    def stall_bulk_out(self, times: int = 1) -> FaultPlan:
+        """Halt the bulk OUT endpoint before the next ``times`` writes (the host must clear it)."""
+        with self._lock:
+            self._out_stalls += times
+        return self
+
+    def take_out_stall(self) -> bool:
+        """True if the bulk OUT endpoint should report a stall now."""
+        with self._lock:
+            if self._out_stalls > 0:
+                self._out_stalls -= 1
+                return True
+            return False
 
     def take_stall(self) -> bool:
         """True if the bulk IN endpoint should report a stall now."""
