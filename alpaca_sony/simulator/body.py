@@ -87,7 +87,7 @@ class BodySettings:
     # How long a 0x9209 keeps the shutter armed ("recently read", sony-ptp.md 4.4; our assumption).
     settings_read_window_s: float = 10.0
     ext_info_empty_answers: int = 2
-    post_connect_settle_s: float | None = None  # None: the model's quirk
+    post_connect_settle_s: float | None = None  # None: STARTUP_WINDOW_S, for every model
     controls_in_prop_list: bool | None = None  # None: the model's quirk
     idle_button_value: int | None = None  # None: the report's (see _IDLE_BUTTON_VALUE)
     raw_before_jpeg: bool = False  # RAW+JPEG served RAW first (INDIGO's A7R IV session)
