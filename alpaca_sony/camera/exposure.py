@@ -178,9 +178,7 @@ class ExposureRunner:
         ``table`` is the latest settings read; each setter reads again only when it changes
         something, so an exposure with everything already set costs no extra reads.
         """
-        if capture.prepare_body(table, self.options.also_save_to_card):
-            table = capture.read_settings()
-            capture.prepare_body(table, self.options.also_save_to_card)  # raises if not taken
+        table = capture.prepare_body(table, self.options.also_save_to_card)
         if request.iso is not None:
             table = capture.set_iso(request.iso, table)
         plan = plan_exposure(

@@ -29,7 +29,7 @@ from alpaca_sony.errors import (
 from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyProp
 from alpaca_sony.sony.models import CameraModel
 from alpaca_sony.sony.props import PropertyTable
-from alpaca_sony.sony.protocol import SAVE_CARD_ONLY, DownloadedFile, SonyCamera
+from alpaca_sony.sony.protocol import DRIVE_SINGLE, SAVE_CARD_ONLY, DownloadedFile, SonyCamera
 from alpaca_sony.sony.values import (
     SHUTTER_BULB,
     SHUTTER_NONE,
@@ -282,14 +282,31 @@ class CaptureSequence:
                 return table
             self.clock.sleep(self.timing.setting_poll_interval_s)
 
-    def prepare_body(self, table: PropertyTable, also_card: bool = False) -> bool:
-        """Single-shot drive and images to the host; True if a setting was sent.
+    def prepare_body(self, table: PropertyTable, also_card: bool = False) -> PropertyTable:
+        """Single-shot drive and images to the host, set if the body lets the host, verified.
 
         Raises:
             UnsupportedSetting: the camera must be changed by hand (the message says where).
         """
         sent = self.camera.ensure_single_shot(table)
-        return self.camera.ensure_images_reach_host(table, also_card) or sent
+        sent = self.camera.ensure_images_reach_host(table, also_card) or sent
+        if not sent:
+            return table
+        table = self._await_prepared()
+        # A value that did not take is reported like a read-only one: the camera decides.
+        self.camera.ensure_single_shot(table, may_send=False)
+        self.camera.ensure_images_reach_host(table, also_card, may_send=False)
+        return table
+
+    def _await_prepared(self) -> PropertyTable:
+        deadline = self.clock.monotonic() + self.timing.setting_timeout_s
+        while True:
+            table = self.read_settings()
+            drive_ok = table.value(SonyProp.STILL_CAPTURE_MODE) in (None, DRIVE_SINGLE)
+            host_ok = table.value(SonyProp.SAVE_DESTINATION) != SAVE_CARD_ONLY
+            if (drive_ok and host_ok) or self.clock.monotonic() >= deadline:
+                return table
+            self.clock.sleep(self.timing.setting_poll_interval_s)
 
     # -- the buffer -----------------------------------------------------------------------------
 

@@ -332,15 +332,20 @@ def test_an_image_that_comes_late_is_never_shot_again(
     assert snap.saved_files[0].endswith("_recovered.ARW") and len(rig.camera.body.shots) == 1
 
 
-def test_continuous_drive_is_set_to_single_shot(worker_factory: Callable[..., WorkerRig]) -> None:
+@pytest.mark.parametrize("drive", [0x0002, 0x8004], ids=["continuous-hi", "self-timer-10s"])
+def test_drive_mode_is_set_to_single_shot(
+    worker_factory: Callable[..., WorkerRig], drive: int
+) -> None:
     # Sony's sample code sets 0x5013 to single shot; with continuous drive one press would
-    # shoot a burst (sony-ptp.md 14.8).
+    # shoot a burst, with a self-timer the shot comes 10 s late (sony-ptp.md 14.8).
     rig = worker_factory()
-    rig.camera.body.props[SonyProp.STILL_CAPTURE_MODE].current = 0x0002  # Cont. shooting HI
+    rig.camera.body.props[SonyProp.STILL_CAPTURE_MODE].current = drive
     rig.worker.connect()
     snap = _expose(rig, 1 / 125)
     assert snap.image_ready and len(rig.camera.body.shots) == 1
     assert rig.camera.body.value(SonyProp.STILL_CAPTURE_MODE) == 0x0001
+    started = snap.exposure.started_monotonic
+    assert started is not None and rig.camera.body.shots[0].started_at - started < 0.5
 
 
 def test_a_card_only_destination_is_named_not_blamed_on_autofocus(
