@@ -450,10 +450,12 @@ class SimulatedBody:
         if not isinstance(shutter, int) or not isinstance(iso, int):
             raise TypeError("shutter and ISO are scalar properties")
         fixed = None if shutter == BULB else (shutter >> 16) / (shutter & 0xFFFF)
-        drive = self.props[SonyProp.STILL_CAPTURE_MODE].current
+        drive_value = self.props[SonyProp.STILL_CAPTURE_MODE].current
+        # v3 bodies add a high word (sony-a1m2.txt: 98325 = 0x18015, "Cont. shooting MI").
+        drive = drive_value & 0xFFFF if isinstance(drive_value, int) else DRIVE_SINGLE
         if fixed is not None and drive in _CONTINUOUS_DRIVES:
             self._burst_left = _BURST_FRAMES - 1
-        start = now + _SELF_TIMER_DELAY_S.get(drive, 0.0) if isinstance(drive, int) else now
+        start = now + _SELF_TIMER_DELAY_S.get(drive, 0.0)
         self._exposure = _Exposure(start, fixed, iso, shutter)
 
     def _end_exposure(self, end: float) -> None:
