@@ -12,7 +12,7 @@ from alpaca_sony.errors import SettingDidNotStick, UnsupportedSetting
 from alpaca_sony.ptp.codes import OpCode
 from alpaca_sony.simulator.properties import FORM_RANGE
 from alpaca_sony.sony.capture import NoShotSeen, plan_exposure, shutter_ladder
-from alpaca_sony.sony.codes import SonyControl, SonyOp, SonyProp
+from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyOp, SonyProp
 from alpaca_sony.sony.models import MODELS
 from alpaca_sony.sony.values import SHUTTER_BULB, STANDARD_SHUTTER_SPEEDS
 from tests.conftest import Rig
@@ -164,6 +164,24 @@ def test_the_first_shot_after_connecting_waits_out_the_startup_window(
     result = rig.capture.expose(plan_exposure(1 / 125, [_1_125]))
     assert len(result.files) == 1 and rig.camera.body.refusals == []
     assert result.started_at - rig.sony.connected_at >= 3.0  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("after_s", "shots"), [(2.5, 0), (3.1, 1)])
+def test_the_body_takes_no_picture_in_its_first_3_s(
+    rig_factory: Callable[..., Rig], after_s: float, shots: int
+) -> None:
+    # The body's own window (libgphoto2's 3 s), independent of the driver's wait: forgetting the
+    # wait in both places still fails here.
+    rig = rig_factory(model="ILCE-6400")
+    rig.clock.advance(after_s - (rig.clock.monotonic() - rig.sony.connected_at))  # type: ignore[operator]
+    rig.sony.read_properties()
+    for control, value in ((SonyControl.S1_BUTTON, 2), (SonyControl.S2_BUTTON, 2)):
+        rig.sony.press(control, ButtonState(value))
+    for control in (SonyControl.S2_BUTTON, SonyControl.S1_BUTTON):
+        rig.sony.press(control, ButtonState.UP)
+    rig.clock.advance(2)
+    rig.camera.body.advance()
+    assert len(rig.camera.body.shots) == shots
 
 
 def test_the_handshake_pauses_before_phase_3(rig_factory: Callable[..., Rig]) -> None:
