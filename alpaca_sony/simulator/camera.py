@@ -259,6 +259,8 @@ class SimulatedCamera:
 
     def _tid_in_sequence(self, code: int, tid: int) -> bool:
         """PTP: OpenSession carries id 0, each later command in the session the next id."""
+        if code == OpCode.OPEN_SESSION and tid != 0:
+            self.body.protocol_violations.append(f"OpenSession with transaction id {tid}, not 0")
         if code == OpCode.OPEN_SESSION or not self._session_open:
             self._last_tid = tid
             return True
