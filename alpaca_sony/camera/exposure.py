@@ -27,13 +27,16 @@ from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import CameraError, NoImageTaken
 from alpaca_sony.sony.capture import (
+    AutofocusFailed,
     CapturePhase,
     CaptureResult,
     CaptureSequence,
     ExposurePlan,
+    NoShotSeen,
     plan_exposure,
     shutter_ladder,
 )
+from alpaca_sony.sony.props import PropertyTable
 from alpaca_sony.sony.protocol import DownloadedFile
 
 log = logging.getLogger(__name__)
@@ -174,18 +177,24 @@ class ExposureRunner:
 
     # -- one exposure ------------------------------------------------------------------------
 
-    def plan(self, capture: CaptureSequence, request: ExposureRequest) -> ExposurePlan:
-        """Set ISO and shutter speed (verified by reading them back) for the request."""
+    def plan(
+        self, capture: CaptureSequence, request: ExposureRequest, table: PropertyTable
+    ) -> tuple[ExposurePlan, PropertyTable]:
+        """Set drive mode, save destination, ISO and shutter speed (verified) for the request.
+
+        ``table`` is the latest settings read; each setter reads again only when it changes
+        something, so an exposure with everything already set costs no extra reads.
+        """
+        table = capture.prepare_body(table, self.options.also_save_to_card)
         if request.iso is not None:
-            capture.set_iso(request.iso)
-        table = capture.read_settings()
+            table = capture.set_iso(request.iso, table)
         plan = plan_exposure(
             request.duration_s,
             shutter_ladder(table, capture.camera.model),
             prefer_builtin=self.options.prefer_builtin_speeds,
         )
-        capture.set_shutter(plan.shutter_raw)
-        return plan
+        table = capture.set_shutter(plan.shutter_raw, table)
+        return plan, table
 
     def run(
         self,
@@ -203,10 +212,11 @@ class ExposureRunner:
         model_name = capture.camera.device_info.model if capture.camera.device_info else "camera"
         status = ExposureStatus(request.duration_s, request.duration_s, bulb=False)
         report(CameraState.WAITING, status)
+        capture.settle_after_connect()
         table = capture.read_settings()
         stale, table = capture.drain(table)
         recovered = self.save(model_name, stale, None, None)
-        plan = self.plan(capture, request)
+        plan, table = self.plan(capture, request, table)
         status = ExposureStatus(request.duration_s, plan.duration_s, bulb=plan.is_bulb)
 
         def on_phase(phase: CapturePhase, at: float) -> None:
@@ -223,7 +233,7 @@ class ExposureRunner:
             else:
                 report(CameraState.DOWNLOAD, status)
 
-        result = self._expose_with_af_retry(capture, plan, control.cancel, on_phase)
+        result = self._expose_with_af_retry(capture, plan, table, control.cancel, on_phase)
         actual = result.ended_at - result.started_at
         status = replace(
             status,
@@ -267,19 +277,38 @@ class ExposureRunner:
         self,
         capture: CaptureSequence,
         plan: ExposurePlan,
+        table: PropertyTable,
         cancel: threading.Event,
         on_phase: Callable[[CapturePhase, float], None],
     ) -> CaptureResult:
+        """Expose; one more try with a longer autofocus pause only when focusing failed.
+
+        A focus failure is seen with S1 held, before S2, so no picture exists and pressing again
+        is safe. Any other missing picture may only be late: pressing again would be a second
+        shot on the same frame (sony-ptp.md 14.3). The camera is asked once more; an image that
+        turned up is this exposure's frame, else the error stands and the image, if it comes,
+        is recovered and saved by the idle poll.
+        """
         try:
-            return capture.expose(plan, cancel=cancel, on_phase=on_phase)
-        except NoImageTaken:
-            log.warning("no picture was taken; retrying once with a longer autofocus pause")
+            return capture.expose(plan, table, cancel=cancel, on_phase=on_phase)
+        except AutofocusFailed:
+            log.warning("the camera could not focus; retrying once with a longer pause")
+        except NoShotSeen as exc:
+            late, _ = capture.drain(capture.read_settings())
+            if not late:
+                raise
+            log.warning("the image came after the no-picture deadline; keeping it")
+            exc.result.files = late
+            return exc.result
         try:
             return capture.expose(
-                plan, cancel=cancel, on_phase=on_phase, af_pause_s=self.options.af_retry_pause_s
+                plan,
+                cancel=cancel,
+                on_phase=on_phase,
+                af_pause_s=self.options.af_retry_pause_s,
             )
-        except NoImageTaken as exc:
+        except AutofocusFailed as exc:
             raise NoImageTaken(
-                "the camera took no picture twice, probably because autofocus found nothing to "
-                "focus on: switch the lens or camera to manual focus (MF)"
+                "the camera could not focus twice, so it took no picture: switch the lens or "
+                "camera to manual focus (MF)"
             ) from exc
