@@ -419,7 +419,6 @@ MODELS.update(
 
 _V2_FORMATS = (0x02, 0x03, 0x04, 0x10, 0x13)  # RAW, RAW+JPEG etc. as sony-a7r.txt/a77m2.txt list
 _V3_FORMATS = (0x10, 0x14, 0x13, 0x12, 0x11, 0x04, 0x03, 0x02, 0x01)  # sony-a6700/a7r5/a7m4.txt
-_SETTLE_V3 = Quirks(post_connect_settle_s=3.0, two_enum_lists=True)  # 3 s: sony-ptp.md 14.6
 _V3 = Quirks(two_enum_lists=True)
 
 
@@ -484,9 +483,9 @@ MODELS.update(
         # Full frame, 50 MP
         _body("ILCE-1", "Sony a1", (0x0D1C,), (),
               _geometry(*_FF50, 4.15, "Sony Exmor RS 50 MP"), v3=True,
-              iso=_iso_range(50, 102400), quirks=_SETTLE_V3,
+              iso=_iso_range(50, 102400), quirks=_V3,
               sources="GP 0x0D1C; DLL 8672x5784 raw, 4.15 um (IGO 4.16), ISO 50..102400; LR "
-                      "ILCE-1 crop; CRSDK; 3 s wait: sony-ptp.md 14.6"),
+                      "ILCE-1 crop; CRSDK"),
         _body("ILCE-1M2", "Sony a1 II", (0x0EED,), (),
               _geometry(*_FF50[:1], (8672, 5784), 4.15, "Sony Exmor RS 50 MP", published=False),
               v3=True, iso=_iso_range(50, 102400), file_format_property=0xD253,
@@ -542,10 +541,10 @@ MODELS.update(
         _body("ILCE-7M5", "Sony a7 V", (0x0F56,), (0x0F50,),
               _geometry((7040, 4688), (7040, 4688), None, "Sony 33 MP", published=False),
               v3=True, iso=_iso_range(50, 102400), file_format_property=0xD253,
-              formats=(1, 2, 3), quirks=Quirks(post_connect_settle_s=3.0, two_enum_lists=True,
-                                               controls_missing_from_prop_list=True),
+              formats=(1, 2, 3),
+              quirks=Quirks(two_enum_lists=True, controls_missing_from_prop_list=True),
               sources="GP 0x0F56/0x0F50; sony-a7m5.txt (v3 props 0xD253, 0xD25A; no S1 0xD2C1 "
-                      "in its list); 3 s wait: sony-ptp.md 14.6; ARW size and pitch not published "
+                      "in its list); ARW size and pitch not published "
                       "(a7 IV's used by the simulator only)"),
         # Full frame, 24 MP
         _body("ILCE-9", "Sony a9", (0x0C2A,), (),
@@ -553,9 +552,9 @@ MODELS.update(
               sources="GP 0x0C2A; DLL 6024x4024, 5.91 um (IGO 5.98), ISO 50..25600; LR 6048"),
         _body("ILCE-9M2", "Sony a9 II", (0x0C43,), (),
               _geometry(*_FF24, 5.98, "Sony Exmor RS 24 MP"), v3=True,
-              iso=_iso_range(50, 204800), quirks=_SETTLE_V3,
+              iso=_iso_range(50, 204800), quirks=_V3,
               sources="IGO 0x0C43, 6000x4000, 5.98 um (GP has no id); sensor: the a9's; CRSDK; "
-                      "3 s wait: sony-ptp.md 14.6; ISO: fallback"),
+                      "ISO: fallback"),
         _body("ILCE-9M3", "Sony a9 III", (0x0E80,), (),
               _geometry(*_FF24, None, "Sony global shutter 24.6 MP", published=False), v3=True,
               iso=_iso_range(125, 25600),
@@ -627,10 +626,10 @@ MODELS.update(
                  "0x07A3; sony-dsc-rx100m5.txt"),
                 ("DSC-RX100M5A", "Sony RX100 VA", (0x0CB2,), (0x0CB1,), None, "0x0CB2/0x0CB1"),
                 ("DSC-RX100M6", "Sony RX100 VI", (0x0C38,), (0x0830,), None, "0x0C38/0x0830"),
-                ("DSC-RX100M7", "Sony RX100 VII", (0x0CAE,), (), _SETTLE,
-                 "0x0CAE; 3 s wait: sony-ptp.md 14.6"),
-                ("ZV-1", "Sony ZV-1", (0x0C44,), (0x0C1B,), _SETTLE,
-                 "0x0C44/0x0C1B; 3 s wait: sony-ptp.md 14.6"),
+                ("DSC-RX100M7", "Sony RX100 VII", (0x0CAE,), (), None,
+                 "0x0CAE"),
+                ("ZV-1", "Sony ZV-1", (0x0C44,), (0x0C1B,), None,
+                 "0x0C44/0x0C1B"),
                 ("DSC-RX10M3", "Sony RX10 III", (0x079D,), (), None, "0x079D"),
                 ("DSC-RX10M4", "Sony RX10 IV", (0x0C2F,), (), None, "0x0C2F"),
             )
@@ -665,8 +664,8 @@ MODELS.update(
                       "(the simulator uses the 4800x3200 JPEG size)"),
         _body("DSC-RX0M2", "Sony RX0 II", (0x0CA6,), (),
               _geometry((4800, 3200), (4800, 3200), None, "Sony 1-inch 15 MP", published=False),
-              ladder=_LADDER_TO_4000, iso=_iso_range(125, 12800), quirks=_SETTLE,
-              sources="GP 0x0CA6; 3 s wait: sony-ptp.md 14.6; ARW size and pitch not published"),
+              ladder=_LADDER_TO_4000, iso=_iso_range(125, 12800), quirks=None,
+              sources="GP 0x0CA6; ARW size and pitch not published"),
     )
 )  # fmt: skip
 
