@@ -6,7 +6,7 @@ readout mode) live here under a lock; everything about the camera comes from the
 so no member waits on USB except Connected/Connect/Disconnect and StartExposure's hand-over.
 
 A body the model table lacks (sony-ptp.md 14.4: it must still shoot) learns its sensor size from
-its first frame (:mod:`alpaca_sony.camera.geometry`). Before that frame, CameraXSize/CameraYSize
+its first frame (the worker keeps it in :mod:`alpaca_sony.camera.geometry`). Before that frame, CameraXSize/CameraYSize
 (and NumX/NumY, whose default is the full frame) raise InvalidOperation saying to take one
 exposure, rather than answer a made-up size: NINA and other ASCOM clients catch a failed property
 read and keep going (NINA logs it and still shoots), while a wrong number would be written into
@@ -36,9 +36,8 @@ from alpaca_sony.alpaca.errors import (
     InvalidValue,
     NotConnected,
 )
-from alpaca_sony.camera.decode import LIBRAW_VERSION, DecodedFrame, ReadoutMode, Subframe
+from alpaca_sony.camera.decode import DecodedFrame, ReadoutMode, Subframe
 from alpaca_sony.camera.exposure import ExposureRequest
-from alpaca_sony.camera.geometry import GeometryCache
 from alpaca_sony.camera.state import CameraSnapshot, CameraState, ExposureStatus
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import Clock
@@ -88,7 +87,6 @@ class CameraDevice:
         clock: Clock,
         model_hint: CameraModel | None,
         serial_number: str,
-        geometry_cache: GeometryCache | None = None,
     ):
         self.number = number
         self.worker = worker
@@ -98,8 +96,6 @@ class CameraDevice:
         self._settings = _ClientSettings()
         self._lock = threading.Lock()
         self._exposure_seen = False  # LastExposure* raise until an exposure since connect
-        self.geometry_cache = geometry_cache or GeometryCache()
-        self._learned_from = -1  # image number whose frame size was last remembered
         # Fixed at start-up: it must never change, not even when the body's model becomes known.
         self.unique_id = unique_id(model_hint.model if model_hint else "any", serial_number)
 
@@ -173,24 +169,7 @@ class CameraDevice:
         snap = self.worker.snapshot()
         if not snap.connected:
             raise NotConnected("the camera is not connected")
-        self._learn_geometry(snap)
         return snap
-
-    def _learn_geometry(self, snap: CameraSnapshot) -> None:
-        """Remember the frame size of a body whose size the table lacks, once per new frame."""
-        if self._table_size() is not None or not snap.image_ready:
-            return
-        if snap.image_number == self._learned_from:
-            return
-        frame = self.worker.frame()
-        reported = self._body_name(snap)
-        if frame is None or frame.sensor_width is None or frame.sensor_height is None:
-            return
-        self._learned_from = snap.image_number
-        size = (frame.sensor_width, frame.sensor_height)
-        known = self.geometry_cache.get(reported) if reported else None
-        if reported and (known is None or (known.width, known.height) != size):
-            self.geometry_cache.store(reported, *size, LIBRAW_VERSION)
 
     def _body_name(self, snap: CameraSnapshot) -> str:
         """The key of a learned size: the body's DeviceInfo model string."""
@@ -209,7 +188,7 @@ class CameraDevice:
         if size is not None:
             return size
         name = self._body_name(self.worker.snapshot())
-        learned = self.geometry_cache.get(name) if name else None
+        learned = self.worker.geometry.get(name) if name else None
         return (learned.width, learned.height) if learned else None
 
     def _known_size(self) -> tuple[int, int]:

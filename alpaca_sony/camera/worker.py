@@ -17,8 +17,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from alpaca_sony.camera.decode import DecodedFrame
+from alpaca_sony.camera.decode import LIBRAW_VERSION, DecodedFrame
 from alpaca_sony.camera.exposure import ExposureControl, ExposureRequest, ExposureRunner
+from alpaca_sony.camera.geometry import GeometryCache
 from alpaca_sony.camera.state import CameraFacts, CameraSnapshot, CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import AlpacaSonyError, CameraError, TransportError
@@ -91,8 +92,10 @@ class DeviceWorker:
         runner: ExposureRunner,
         timing: WorkerTiming | None = None,
         name: str = "device-worker",
+        geometry: GeometryCache | None = None,
     ):
         self._opener = opener
+        self.geometry = geometry or GeometryCache()  # sizes of bodies the model table lacks
         self._clock = clock
         self._runner = runner
         self.timing = timing or WorkerTiming()
@@ -344,6 +347,19 @@ class DeviceWorker:
         self._loss = None
         self._recover(capture, table)
 
+    def _remember_geometry(self, camera: SonyCamera, frame: DecodedFrame) -> None:
+        """Keep the frame size of a body whose size no published source gives."""
+        model = camera.model
+        if model is not None and model.sensor.sizes_published:
+            return
+        name = camera.device_info.model if camera.device_info else ""
+        width, height = frame.sensor_width, frame.sensor_height
+        if not name or width is None or height is None:
+            return
+        known = self.geometry.get(name)
+        if known is None or (known.width, known.height) != (width, height):
+            self.geometry.store(name, width, height, LIBRAW_VERSION)
+
     def _require(self) -> tuple[SonyCamera, CaptureSequence]:
         if self._camera is None or self._capture is None:
             raise CameraError("the camera is not connected")
@@ -377,6 +393,8 @@ class DeviceWorker:
                 self._open()  # the link dropped earlier: try once before giving up
             _, capture = self._require()
             outcome = self._runner.run(capture, request, control, report)
+            if outcome.frame is not None:
+                self._remember_geometry(capture.camera, outcome.frame)  # before ImageReady
             with self._lock:
                 snap = self._snapshot
                 self._frame = outcome.frame

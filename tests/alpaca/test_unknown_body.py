@@ -52,13 +52,17 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         backend = SimulatorBackend([camera], clock, poll_interval_s=0.5)
         runner = ExposureRunner(clock, CaptureOptions(), OriginalsFolder(tmp_path / "orig", 0))
         worker = DeviceWorker(
-            lambda: open_camera(backend, clock), clock, runner, WorkerTiming(idle_poll_s=0.05)
+            lambda: open_camera(backend, clock),
+            clock,
+            runner,
+            WorkerTiming(idle_poll_s=0.05),
+            geometry=GeometryCache(config),
         )
         worker.start()
         workers.append(worker)
         # What the runtime passes for a body model_for() does not know: no model hint.
         model_hint = MODELS[hint] if hint else None
-        device = CameraDevice(0, worker, clock, model_hint, "SERIAL1", GeometryCache(config))
+        device = CameraDevice(0, worker, clock, model_hint, "SERIAL1")
         return Api(testing.TestClient(create_app([device], SERVER)), device, camera, clock)
 
     yield start

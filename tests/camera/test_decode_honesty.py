@@ -128,13 +128,15 @@ def shoot(tmp_path: Path) -> Iterator[Callable[..., tuple[Api, Path]]]:
             clock, CaptureOptions(save_originals=save), OriginalsFolder(folder, 0)
         )
         worker = DeviceWorker(
-            lambda: open_camera(backend, clock), clock, runner, WorkerTiming(idle_poll_s=0.05)
+            lambda: open_camera(backend, clock),
+            clock,
+            runner,
+            WorkerTiming(idle_poll_s=0.05),
+            geometry=GeometryCache(tmp_path / "config"),
         )
         worker.start()
         workers.append(worker)
-        device = CameraDevice(
-            0, worker, clock, MODELS[BODY], "SERIAL1", GeometryCache(tmp_path / "config")
-        )
+        device = CameraDevice(0, worker, clock, MODELS[BODY], "SERIAL1")
         return Api(testing.TestClient(create_app([device], SERVER)), device, camera, clock), folder
 
     yield start
