@@ -5,16 +5,16 @@ which raise :class:`AlpacaError` subclasses. Client-side settings (binning, subf
 readout mode) live here under a lock; everything about the camera comes from the worker's snapshot,
 so no member waits on USB except Connected/Connect/Disconnect and StartExposure's hand-over.
 
-A body the model table lacks (sony-ptp.md 14.4: it must still shoot) learns its sensor size from
-its first frame (the worker keeps it in :mod:`alpaca_sony.camera.geometry`). Before that frame,
+A body the model table lacks (sony-ptp.md 14.4: it must still shoot) learns its sensor size from its
+first frame (the worker keeps it in :mod:`alpaca_sony.camera.geometry`). Before that frame,
 CameraXSize/CameraYSize (and NumX/NumY, whose default is the full frame) raise InvalidOperation
-saying to take one exposure, rather than answer a made-up size: NINA and other ASCOM clients
-catch a failed property read and keep going (NINA logs it and still shoots), while a wrong number would be written into
-FITS headers and subframe maths, and ConformU would then report a mismatched ImageArray instead
-of the real cause. That first exposure ignores StartX/StartY/NumX/NumY (there is nothing to check
-them against) and delivers the whole frame at the requested binning; from then on, and after a
-restart, the sizes are known. PixelSizeX/Y of such a body stay an error naming the cause: the
-pitch is not in the ARW and is not guessed.
+saying to take one exposure, rather than answer a made-up size: NINA and other ASCOM clients catch a
+failed property read and keep going (NINA logs it and still shoots), while a wrong number would be
+written into FITS headers and subframe maths, and ConformU would then report a mismatched ImageArray
+instead of the real cause. That first exposure ignores StartX/StartY/NumX/NumY (there is nothing to
+check them against) and delivers the whole frame at the requested binning; from then on, and after a
+restart, the sizes are known. PixelSizeX/Y of such a body stay an error naming the cause: the pitch
+is not in the ARW and is not guessed.
 """
 
 from __future__ import annotations
