@@ -6,6 +6,7 @@ up with the clock, so a 300 s BULB exposure under a FakeClock costs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -17,13 +18,17 @@ from alpaca_sony.clock import Clock
 from alpaca_sony.ptp.codes import EventCode, ResponseCode
 from alpaca_sony.ptp.datatypes import Value
 from alpaca_sony.simulator.faults import FaultPlan
+from alpaca_sony.simulator.profile import SETTLE_BODIES, SETTLE_S, BodyProfile
 from alpaca_sony.simulator.properties import (
     BULB,
     FOCUS_MODES,
     SimProperty,
+    build_from_profile,
     build_properties,
     encode_all,
+    notch_ladders,
 )
+from alpaca_sony.simulator.report import find_report
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
     FORMAT_ARW,
@@ -32,7 +37,7 @@ from alpaca_sony.sony.codes import (
     SonyControl,
     SonyProp,
 )
-from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel
+from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel, Quirks
 from alpaca_sony.sony.values import STILL_FORMAT_TO_COMPRESSION
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,10 @@ class BodySettings:
     """How the simulated body is set up and how it behaves. Times in seconds."""
 
     model: str = DEFAULT_MODEL
+    # The body's libgphoto2 report (simulator.report.load_report); None: the model's report from
+    # ``reports_dir`` when one exists, else the built-in table.
+    report: BodyProfile | None = None
+    reports_dir: str | None = None  # None: report.default_reports_dir(); "": never look
     serial_number: str = "00000000000000003256821130000001"
     usb_mode: str = "pc_remote"  # or "mtp", "mass_storage"
     program: str = "M"
@@ -57,7 +66,8 @@ class BodySettings:
     compression: int = 0x10  # RAW
     shutter: int = (1 << 16) | 125
     iso: int = 800
-    long_exposure_nr: bool = False
+    long_exposure_nr: bool | None = None  # None: the report's 0xD15B (off on the built-in table)
+    idle_button_value: int | None = None  # None: the profile's S1/S2 value at idle (default 1)
     battery_percent: int = 80
     af_delay_s: float = 0.3
     af_min_pause_s: float = 0.5
@@ -132,33 +142,15 @@ class SimulatedBody:
         self.clock = clock
         self.settings = settings or BodySettings()
         self.faults = faults or FaultPlan()
-        model = MODELS.get(self.settings.model)
-        if model is None:
-            raise ValueError(f"unknown model {self.settings.model!r}; known: {sorted(MODELS)}")
-        self.model: CameraModel = model
-        self.v3 = model.protocol_version >= PROTOCOL_V3
-        s, q = self.settings, model.quirks
-        self.settle_s = (
-            q.post_connect_settle_s if s.post_connect_settle_s is None else s.post_connect_settle_s
-        )
-        self.controls_listed = (
-            not q.controls_missing_from_prop_list
-            if s.controls_in_prop_list is None
-            else s.controls_in_prop_list
-        )
-        self.inverted = q.buttons_inverted if s.buttons_inverted is None else s.buttons_inverted
-        self.two_lists = q.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
-        self.props: dict[int, SimProperty] = build_properties(
-            model,
-            v3=self.v3,
-            program=s.program,
-            focus=s.focus,
-            compression=s.compression,
-            shutter=s.shutter,
-            iso=s.iso,
-            long_exposure_nr=s.long_exposure_nr,
-            battery_percent=s.battery_percent,
-        )
+        s = self.settings
+        profile = s.report
+        if profile is None and s.reports_dir != "":
+            profile = find_report(s.model, s.reports_dir)
+        self.profile: BodyProfile | None = profile
+        if profile is None:
+            self._from_table()
+        else:
+            self._from_profile(profile)
         self._render = render
         self._lock = threading.RLock()
         self.events: deque[tuple[int, tuple[int, ...]]] = deque()
@@ -179,6 +171,81 @@ class SimulatedBody:
         self._file_counter = 1000
         self._sequence = 0
         self._info_given_for: CapturedFile | None = None
+
+    def _from_table(self) -> None:
+        """The built-in body: the model table's lists (no report exists for this model)."""
+        s = self.settings
+        model = MODELS.get(s.model)
+        if model is None:
+            raise ValueError(f"unknown model {s.model!r}; known: {sorted(MODELS)}")
+        self.model: CameraModel = model
+        self.v3 = model.protocol_version >= PROTOCOL_V3
+        q = model.quirks
+        self.settle_s = _settle_s(s, model.model)
+        self.controls_listed = (
+            not q.controls_missing_from_prop_list
+            if s.controls_in_prop_list is None
+            else s.controls_in_prop_list
+        )
+        self.inverted = q.buttons_inverted if s.buttons_inverted is None else s.buttons_inverted
+        self.two_lists = q.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
+        self.props: dict[int, SimProperty] = build_properties(
+            model,
+            v3=self.v3,
+            program=s.program,
+            focus=s.focus,
+            compression=s.compression,
+            shutter=s.shutter,
+            iso=s.iso,
+            long_exposure_nr=bool(s.long_exposure_nr),
+            battery_percent=s.battery_percent,
+        )
+        if s.idle_button_value is not None:
+            for control in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
+                self.props[control].current = s.idle_button_value
+        self.notch_ladders: dict[int, tuple[Value, ...]] = {}
+
+    def _from_profile(self, profile: BodyProfile) -> None:
+        """A body built from its libgphoto2 report; behaviour the report cannot show is ours."""
+        pc_remote, why = profile.pc_remote()
+        changes: dict[str, object] = {"model": profile.model}
+        if self.settings.long_exposure_nr is None and profile.long_exposure_nr() is None:
+            # The report cannot show it (v2 bodies have no 0xD15B): Sony ships it on (14.3).
+            changes["long_exposure_nr"] = True
+        if not pc_remote:
+            changes["usb_mode"] = "mtp"  # the report shows an MTP-only body
+        self.settings = s = dataclasses.replace(self.settings, **changes)  # type: ignore[arg-type]
+        version, version_why = profile.protocol_version()
+        log.info(
+            "simulated %s from %s: protocol 0x%04X (%s); %s",
+            profile.model, profile.source, version, version_why,
+            "PC remote" if pc_remote else f"no PC remote ({why})",
+        )  # fmt: skip
+        self.model = _geometry_model(profile.model)
+        self.v3 = version >= PROTOCOL_V3
+        self.settle_s = _settle_s(s, profile.model)
+        listed = profile.controls_listed()
+        if s.controls_in_prop_list is not None:
+            listed = s.controls_in_prop_list
+        # Not shown (ILCE-7M5): v3 bodies leave the controls out of 0x9209 (sony-ptp.md 4.2).
+        self.controls_listed = (not self.v3) if listed is None else listed
+        self.inverted = bool(s.buttons_inverted)
+        self.two_lists = profile.two_enum_lists() if s.two_enum_lists is None else s.two_enum_lists
+        idle = s.idle_button_value
+        if idle is None:
+            idle = profile.idle_button_value()
+        self.props = build_from_profile(
+            profile,
+            program=s.program,
+            focus=s.focus,
+            compression=s.compression,
+            shutter=s.shutter,
+            iso=s.iso,
+            long_exposure_nr=s.long_exposure_nr,
+            battery_percent=s.battery_percent,
+            idle_button_value=idle,
+        )
+        self.notch_ladders = notch_ladders(self.props)
 
     # -- session life cycle ------------------------------------------------------------------
 
@@ -286,11 +353,12 @@ class SimulatedBody:
         with self._lock:
             self.advance()
             prop = self.props.get(code)
-            if prop is None or not prop.values:
+            steps_along = self.notch_ladders.get(code) or (prop.values if prop else ())
+            if prop is None or not steps_along:
                 return
             if code == SonyProp.SHUTTER_SPEED and not self._shutter_changeable():
                 return
-            ladder = list(prop.values)
+            ladder = list(steps_along)
             if code == SonyProp.SHUTTER_SPEED and not self._in_manual():
                 ladder = [v for v in ladder if v != BULB]
             # A notch applied before the previous one landed starts from the pending value.
@@ -504,3 +572,35 @@ class SimulatedBody:
 
             return file.data(lambda f: render_file(self, f))
         return file.data(self._render)
+
+
+# A product id no table knows, for simulated bodies outside the model table (the driver then names
+# the body by its USB product string, as it does for a real unknown body).
+_UNKNOWN_BODY_PID = 0x0FFF
+
+
+def _settle_s(settings: BodySettings, model: str) -> float:
+    if settings.post_connect_settle_s is not None:
+        return settings.post_connect_settle_s
+    return SETTLE_S if model in SETTLE_BODIES else 0.0
+
+
+def _geometry_model(name: str) -> CameraModel:
+    """The table entry for the sensor geometry; a stand-in with the default geometry otherwise."""
+    model = MODELS.get(name)
+    if model is not None:
+        return model
+    stand_in = MODELS[DEFAULT_MODEL]
+    log.info(
+        "the model table has no %s: the simulated body uses the %s sensor geometry (%dx%d)",
+        name, stand_in.model, stand_in.sensor.raw_width, stand_in.sensor.raw_height,
+    )  # fmt: skip
+    return dataclasses.replace(
+        stand_in,
+        model=name,
+        display_name=name,
+        control_pids=(_UNKNOWN_BODY_PID,),
+        mtp_pids=(_UNKNOWN_BODY_PID,),
+        quirks=Quirks(),
+        sources=f"not in the model table: {stand_in.model} geometry",
+    )
