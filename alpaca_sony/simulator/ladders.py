@@ -4,9 +4,9 @@ A body whose 0xD20D descriptor is a Range (v2 reports: ``[0 - 4294967295]``; ILC
 ``[73536 - 1966081]``, i.e. 1/8000 .. 30/1) still moves in the standard Sony steps when notched
 (sony-ptp.md 14.4). The steps are libgphoto2's ``camlibs/ptp2/config.c`` ``sony_shuttertable``
 (commit 813de344, "taken from Sony A58", extended for the A7 series and the A9/RX bodies): 30" down
-to 1/32000 in third stops. The wire encoding is the camera's: speeds of 0.4 s and longer travel as
-tenths, ``(n << 16) | 10`` (30" = 300/10), shorter ones as ``(1 << 16) | d`` - as the real lists show
-(0xD229 in sony-a7r4.txt, 0xD20D in sony-a7m5.txt). BULB is 0.
+to 1/32000 in third stops. The wire encoding is the camera's: speeds of 0.4 s and longer travel
+as tenths, ``(n << 16) | 10`` (30" = 300/10), shorter ones as ``(1 << 16) | d``, as the real lists
+show (0xD229 in sony-a7r4.txt, 0xD20D in sony-a7m5.txt). BULB is 0.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from alpaca_sony.ptp.codes import DataType
 from alpaca_sony.ptp.datatypes import Value, Writer
-from alpaca_sony.simulator.ladders import BULB as BULB
-from alpaca_sony.simulator.ladders import STANDARD_LADDER, ladder_within
+from alpaca_sony.simulator.ladders import BULB, STANDARD_LADDER, ladder_within
 from alpaca_sony.simulator.profile import BodyProfile, ReportedProperty
+
+__all__ = ["BULB", "FOCUS_MODES", "SimProperty", "build_from_profile", "build_properties"]
 from alpaca_sony.sony.codes import PROTOCOL_V3, FormFlag, GetSet, SonyControl, SonyProp
 from alpaca_sony.sony.models import CameraModel
 
@@ -200,12 +201,12 @@ def build_properties(
     return {p.code: p for p in props}
 
 
-# -- bodies built from a libgphoto2 report -------------------------------------------------------------
+# -- bodies built from a libgphoto2 report ---------------------------------------------------------
 
 # Data types for the codes the body acts on, used when the report is a widget dump (which shows no
 # type): the types every summary report in shared/samples/libgphoto2-sony gives them (e.g.
 # sony-a7r4.txt, sony-a6000.txt, sony-a7mr2.txt). 0x500E is UINT32 on v3 (sony-ptp.md 5.1).
-_KNOWN_TYPES = {
+_KNOWN_TYPES: dict[int, int] = {
     SonyProp.COMPRESSION: DataType.UINT8,
     SonyProp.WHITE_BALANCE: DataType.UINT16,
     SonyProp.F_NUMBER: DataType.UINT16,
@@ -225,8 +226,9 @@ _KNOWN_TYPES = {
 # v2 bodies move these only by 0x9207 notches: Get-only as properties (sony-ptp.md 3.4).
 _NOTCHED_ON_V2 = (SonyProp.SHUTTER_SPEED, SonyProp.ISO, SonyProp.F_NUMBER, SonyProp.EXPOSURE_BIAS)
 # ISO steps for a report that lists none: third stops 100..25600, the span every reported body has.
-_FILL_ISO = (0x00FFFFFF, 100, 125, 160, 200, 250, 320, 400, 500, 640, 800, 1000, 1250, 1600,
-             2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000, 12800, 16000, 20000, 25600)  # fmt: skip
+_FILL_ISO = (0x00FFFFFF, 100, 125, 160, 200, 250, 320, 400, 500, 640, 800, 1000, 1250,
+             1600, 2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000, 12800, 16000, 20000,
+             25600)  # fmt: skip
 # 0xD253 File Format Still: 1 RAW, 2 RAW+JPEG, 3 JPEG (PTP-3 reference; sony-ptp.md 5.1), for the
 # 0x5004 codes a BodySettings.compression names.
 _STILL_FORMAT_FOR = {0x10: 1, 0x13: 2, 0x12: 2, 0x11: 2, 0x14: 2, 0x03: 3, 0x02: 3, 0x04: 3}
@@ -240,6 +242,7 @@ def _reported(prop: ReportedProperty, v3: bool, access_reported: bool) -> SimPro
             data_type = DataType.UINT32
     elif not prop.type_reported and prop.code == SonyProp.EXPOSURE_PROGRAM:
         data_type = DataType.UINT32 if v3 else DataType.UINT16
+    get_set: int
     if prop.code in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
         get_set = GetSet.BUTTON  # controls carry their control type here (sony-ptp.md 4.2, 4.3)
     elif prop.get_set is not None and access_reported:

@@ -5,9 +5,10 @@ file: the ``gphoto2 --summary`` "Camera summary" (old style ``Name(0x5004):(read
 Enumeration [..] value: ..``, new style ``Name (5005 rw u16): Enumeration [..] value: ..``, and
 German), ``--list-all-config`` widget dumps (``/main/other/d20d`` blocks), and debug logs with a
 "Device info:" dataset, "sony code:" lines and USB hex dumps (a complete 0x9209 data phase in
-sony-a7sm3.txt). Each line is tried against every shape; a line no shape understands is skipped with
-a debug log. The first fact of each kind wins, and summary lines outrank widget dumps (they carry the
-data type). Hex-dump bytes are decoded here, from the camera's side, not by the driver's parser.
+sony-a7sm3.txt). Each line is tried against every shape; a line no shape understands is skipped
+with a debug log. The first fact of each kind wins, and summary lines outrank widget dumps (they
+carry the data type). Hex-dump bytes are decoded here, from the camera's side, not by the driver's
+parser.
 """
 
 from __future__ import annotations
@@ -211,70 +212,94 @@ def _report_order(
     return tuple(properties[code] for code in dict.fromkeys(order))
 
 
-# -- the walk ---------------------------------------------------------------------------------------
+# -- the walk --------------------------------------------------------------------------------------
 
 
-def _walk(lines: list[str], found: _Collected) -> None:
+@dataclass
+class _Walk:
+    """Where the walk is: inside a DeviceInfo list, a widget block or a hex dump."""
+
     current_list: str | None = None
     widget: _Widget | None = None
     dump_op: int | None = None
-    dump: bytearray = bytearray()
+    dump: bytearray = field(default_factory=bytearray)
+
+
+def _walk(lines: list[str], found: _Collected) -> None:
+    state = _Walk()
     for number, line in enumerate(lines, start=1):
         where = f"{found.source}:{number}"
-        if widget is not None:
-            if line.strip() == "END":
-                _widget_done(widget, found)
-                widget = None
-                continue
-            match = _WIDGET_FIELD.match(line)
-            if match:
-                if match["key"] == "Choice":
-                    widget.choices.append(match["v"].partition(" ")[2])
-                else:
-                    widget.fields[match["key"]] = match["v"].strip()
-                continue
-            _widget_done(widget, found)  # an unterminated block ends at the first foreign line
-            widget = None
-        if dump_op is not None:
-            hexline = _HEXDUMP_LINE.match(line)
-            if hexline:
-                dump += bytes.fromhex(hexline["bytes"].replace("-", " "))
-                continue
-            if _PHASE_END.search(line) or _DATA_PHASE.search(line):
-                _dump_done(dump_op, bytes(dump), found, where)
-                dump_op, dump = None, bytearray()
-            else:
-                continue  # "Read 8192 = 0x2000 bytes from port" between chunks
+        if _in_widget(state, line, found) or _in_dump(state, line, found, where):
+            continue
         phase = _DATA_PHASE.search(line)
         if phase:
-            dump_op, dump = int(phase["op"], 16), bytearray()
+            state.dump_op, state.dump = int(phase["op"], 16), bytearray()
             continue
-        stripped = line.strip()
-        if stripped in _LIST_HEADERS:
-            current_list = _LIST_HEADERS[stripped]
-            if found.lists.get(current_list):
-                current_list = "later " + current_list  # a second DeviceInfo: the first wins
-            found.lists.setdefault(current_list, [])
-            continue
-        if current_list is not None:
-            item = _LIST_ITEM.match(line)
-            if item:
-                found.lists[current_list].append(int(item["v"], 16))
-                continue
-            current_list = None
-        if _line(line, where, found):
+        if _in_list(state, line, found) or _line(line, where, found):
             continue
         widget_start = _WIDGET.match(line)
         if widget_start:
-            widget = _Widget(widget_start["path"], number)
+            state.widget = _Widget(widget_start["path"], number)
             continue
-        if stripped and not _HEXDUMP_LINE.match(line):
+        if line.strip() and not _HEXDUMP_LINE.match(line):
             found.skipped += 1
-            log.debug("%s: skipped (not understood): %s", where, stripped[:80])
-    if widget is not None:
+            log.debug("%s: skipped (not understood): %s", where, line.strip()[:80])
+    if state.widget is not None:
+        _widget_done(state.widget, found)
+    if state.dump_op is not None:
+        _dump_done(state.dump_op, bytes(state.dump), found, f"{found.source}:end")
+
+
+def _in_widget(state: _Walk, line: str, found: _Collected) -> bool:
+    widget = state.widget
+    if widget is None:
+        return False
+    if line.strip() == "END":
         _widget_done(widget, found)
-    if dump_op is not None:
-        _dump_done(dump_op, bytes(dump), found, f"{found.source}:end")
+        state.widget = None
+        return True
+    match = _WIDGET_FIELD.match(line)
+    if match:
+        if match["key"] == "Choice":
+            widget.choices.append(match["v"].partition(" ")[2])
+        else:
+            widget.fields[match["key"]] = match["v"].strip()
+        return True
+    _widget_done(widget, found)  # an unterminated block ends at the first foreign line
+    state.widget = None
+    return False
+
+
+def _in_dump(state: _Walk, line: str, found: _Collected, where: str) -> bool:
+    if state.dump_op is None:
+        return False
+    hexline = _HEXDUMP_LINE.match(line)
+    if hexline:
+        state.dump += bytes.fromhex(hexline["bytes"].replace("-", " "))
+        return True
+    if not (_PHASE_END.search(line) or _DATA_PHASE.search(line)):
+        return True  # "Read 8192 = 0x2000 bytes from port" between chunks
+    _dump_done(state.dump_op, bytes(state.dump), found, where)
+    state.dump_op, state.dump = None, bytearray()
+    return False
+
+
+def _in_list(state: _Walk, line: str, found: _Collected) -> bool:
+    stripped = line.strip()
+    if stripped in _LIST_HEADERS:
+        name = _LIST_HEADERS[stripped]
+        if found.lists.get(name):
+            name = "later " + name  # a second DeviceInfo in the same file: the first wins
+        found.lists.setdefault(name, [])
+        state.current_list = name
+        return True
+    if state.current_list is not None:
+        item = _LIST_ITEM.match(line)
+        if item:
+            found.lists[state.current_list].append(int(item["v"], 16))
+            return True
+        state.current_list = None
+    return False
 
 
 def _line(line: str, where: str, found: _Collected) -> bool:
@@ -322,7 +347,7 @@ def _line(line: str, where: str, found: _Collected) -> bool:
     return False
 
 
-# -- summary lines ------------------------------------------------------------------------------------
+# -- summary lines ---------------------------------------------------------------------------------
 
 
 def _summary_property(match: re.Match[str], where: str, access: bool) -> ReportedProperty | None:
@@ -395,7 +420,7 @@ def _value(text: str, data_type: int, fallback: int) -> Value:
         raise ValueError(f"value {text!r} is not a number") from None
 
 
-# -- widget dumps -------------------------------------------------------------------------------------
+# -- widget dumps ----------------------------------------------------------------------------------
 
 
 def _widget_done(widget: _Widget, found: _Collected) -> None:
@@ -468,7 +493,7 @@ def _inferred_type(values: tuple[int, ...]) -> int:
     return DataType.UINT16 if high <= 0xFFFF else DataType.UINT32
 
 
-# -- hex dumps ----------------------------------------------------------------------------------------
+# -- hex dumps -------------------------------------------------------------------------------------
 
 
 def _dump_done(op: int, data: bytes, found: _Collected, where: str) -> None:
@@ -555,7 +580,7 @@ def _descriptors(payload: bytes, two_lists: bool, source: str) -> dict[int, Repo
     return out
 
 
-# -- finding a model's report ------------------------------------------------------------------------
+# -- finding a model's report ----------------------------------------------------------------------
 
 REPORTS_SUBDIR = Path("shared") / "samples" / "libgphoto2-sony"
 
