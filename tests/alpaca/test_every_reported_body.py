@@ -1,0 +1,114 @@
+"""Every body in the libgphoto2 reports, simulated from its report, shoots through the real server.
+
+Each report in ../shared/samples/libgphoto2-sony/ becomes a simulated body (``--simulator-report``);
+a real waitress server on loopback serves it and the official client (alpyca) drives it on virtual
+time: connect, Gain, an exposure at one of the camera's own speeds, a BULB exposure, and the raw
+ImageBytes compared with the visible raw data of the ARW the server saved (decoded here by rawpy).
+Bodies whose report shows no PC-remote protocol are refused with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rawpy
+from alpaca.camera import Camera
+from alpaca.exceptions import AlpacaRequestException, DriverException
+
+from alpaca_sony.config import Config, with_overrides
+from alpaca_sony.runtime import Runtime
+from alpaca_sony.simulator.report import load_report
+from tests.camera.conftest import GatedClock
+
+REPORTS = Path(__file__).resolve().parents[3] / "shared" / "samples" / "libgphoto2-sony"
+ALL_REPORTS = sorted(REPORTS.glob("sony-*.txt"))
+PC_REMOTE = [p for p in ALL_REPORTS if load_report(p).pc_remote()[0]]
+MTP_ONLY = [p for p in ALL_REPORTS if not load_report(p).pc_remote()[0]]
+
+
+def test_the_reports_are_there() -> None:
+    # A missing folder must fail loudly, not leave the parametrised tests empty.
+    assert len(ALL_REPORTS) >= 23, f"expected the libgphoto2 reports in {REPORTS}"
+    assert {p.name for p in MTP_ONLY} == {
+        "sony-a3000.txt",
+        "sony-dsc-rx100.txt",
+        "sony-dsc-rx100m2.txt",
+    }
+
+
+def _server(tmp_path: Path, report: Path) -> tuple[Runtime, int]:
+    config = with_overrides(
+        Config(),
+        server={"host": "127.0.0.1", "port": 0},
+        discovery={"enabled": False, "mdns": False},
+        camera={"simulator_report": str(report), "save_dir": str(tmp_path / "originals")},
+    )
+    runtime = Runtime(config, clock=GatedClock())  # virtual time: a 40 s BULB costs nothing
+    return runtime, runtime.start()
+
+
+@pytest.fixture
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Camera, Path]]:
+    runtime, port = _server(tmp_path, request.param)
+    try:
+        yield Camera(f"127.0.0.1:{port}", 0), tmp_path / "originals"
+    finally:
+        runtime.stop()
+
+
+def _expose(camera: Camera, seconds: float) -> None:
+    camera.StartExposure(seconds, True)
+    deadline = time.monotonic() + 60
+    while not camera.ImageReady:
+        assert camera.CameraState.value != 5, "the camera went into the error state"
+        assert time.monotonic() < deadline, "the image never became ready"
+        time.sleep(0.01)
+
+
+def _newest_arw(folder: Path) -> Path:
+    arws = sorted(folder.glob("*.ARW"), key=lambda p: p.stat().st_mtime_ns)
+    assert arws, f"no ARW saved in {folder}"
+    return arws[-1]
+
+
+@pytest.mark.parametrize("served", PC_REMOTE, ids=lambda p: p.stem, indirect=True)
+def test_reported_body_shoots(served: tuple[Camera, Path]) -> None:
+    camera, originals = served
+    camera.Connected = True
+    assert camera.Connected
+    gains = list(camera.Gains)
+    assert any(g == "ISO 800" for g in gains), gains
+    camera.Gain = gains.index("ISO 800")
+    assert gains[camera.Gain] == "ISO 800"
+
+    _expose(camera, 1 / 125)  # a speed on the Sony ladder every body has: no BULB needed
+    assert camera.LastExposureDuration == pytest.approx(1 / 125, rel=0.01)
+    camera.ImageArray  # noqa: B018 - download it, so the next frame is a new one
+
+    _expose(camera, 40.0)  # longer than any built-in speed: a BULB exposure
+    assert camera.LastExposureDuration == pytest.approx(40.0, abs=0.5)
+    image = np.asarray(camera.ImageArray, dtype=np.int32)  # alpyca asks for ImageBytes
+    with rawpy.imread(str(_newest_arw(originals))) as raw:
+        visible = raw.raw_image_visible.astype(np.int32)
+    assert image.shape == visible.T.shape  # Alpaca arrays are [x][y]
+    assert np.array_equal(image, visible.T)
+    camera.Connected = False
+
+
+def _connect(camera: Camera) -> None:
+    camera.Connected = True
+    deadline = time.monotonic() + 30
+    while not camera.Connected and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("served", MTP_ONLY, ids=lambda p: p.stem, indirect=True)
+def test_mtp_only_body_is_refused_with_advice(served: tuple[Camera, Path]) -> None:
+    camera, _ = served
+    with pytest.raises((DriverException, AlpacaRequestException)) as refused:
+        _connect(camera)
+    assert "PC Remote" in str(refused.value)
