@@ -72,6 +72,9 @@ def rig_factory(fake_clock: FakeClock) -> Iterator[Callable[..., Rig]]:
     yield factory
     for rig in rigs:
         rig.transport.close()
+    # The body records every wire rule the driver broke; a test that breaks one on purpose
+    # clears the list after asserting it.
+    assert [r.camera.body.protocol_violations for r in rigs] == [[] for _ in rigs]
 
 
 @pytest.fixture

@@ -24,10 +24,14 @@ from alpaca_sony.sony.capture import (
     CaptureResult,
     CaptureSequence,
     ExposurePlan,
+    NoShotSeen,
     plan_exposure,
     shutter_ladder,
 )
+from alpaca_sony.sony.codes import SonyProp
+from alpaca_sony.sony.props import PropertyTable
 from alpaca_sony.sony.protocol import DownloadedFile
+from alpaca_sony.sony.values import is_autofocus
 
 log = logging.getLogger(__name__)
 
@@ -167,18 +171,26 @@ class ExposureRunner:
 
     # -- one exposure ------------------------------------------------------------------------
 
-    def plan(self, capture: CaptureSequence, request: ExposureRequest) -> ExposurePlan:
-        """Set ISO and shutter speed (verified by reading them back) for the request."""
+    def plan(
+        self, capture: CaptureSequence, request: ExposureRequest, table: PropertyTable
+    ) -> tuple[ExposurePlan, PropertyTable]:
+        """Set drive mode, save destination, ISO and shutter speed (verified) for the request.
+
+        ``table`` is the latest settings read; each setter reads again only when it changes
+        something, so an exposure with everything already set costs no extra reads.
+        """
+        if capture.prepare_body(table, self.options.also_save_to_card):
+            table = capture.read_settings()
+            capture.prepare_body(table, self.options.also_save_to_card)  # raises if not taken
         if request.iso is not None:
-            capture.set_iso(request.iso)
-        table = capture.read_settings()
+            table = capture.set_iso(request.iso, table)
         plan = plan_exposure(
             request.duration_s,
             shutter_ladder(table, capture.camera.model),
             prefer_builtin=self.options.prefer_builtin_speeds,
         )
-        capture.set_shutter(plan.shutter_raw)
-        return plan
+        table = capture.set_shutter(plan.shutter_raw, table)
+        return plan, table
 
     def run(
         self,
@@ -196,10 +208,11 @@ class ExposureRunner:
         model_name = capture.camera.device_info.model if capture.camera.device_info else "camera"
         status = ExposureStatus(request.duration_s, request.duration_s, bulb=False)
         report(CameraState.WAITING, status)
+        capture.settle_after_connect()
         table = capture.read_settings()
         stale, table = capture.drain(table)
         recovered = self.save(model_name, stale, None, None)
-        plan = self.plan(capture, request)
+        plan, table = self.plan(capture, request, table)
         status = ExposureStatus(request.duration_s, plan.duration_s, bulb=plan.is_bulb)
 
         def on_phase(phase: CapturePhase, at: float) -> None:
@@ -216,7 +229,7 @@ class ExposureRunner:
             else:
                 report(CameraState.DOWNLOAD, status)
 
-        result = self._expose_with_af_retry(capture, plan, control.cancel, on_phase)
+        result = self._expose_with_af_retry(capture, plan, table, control.cancel, on_phase)
         actual = result.ended_at - result.started_at
         status = replace(
             status,
@@ -249,16 +262,36 @@ class ExposureRunner:
         self,
         capture: CaptureSequence,
         plan: ExposurePlan,
+        table: PropertyTable,
         cancel: threading.Event,
         on_phase: Callable[[CapturePhase, float], None],
     ) -> CaptureResult:
+        """Expose; with autofocus on, one more try with a longer pause if no picture was taken.
+
+        Before the second press the body is asked once more: an image that turned up late (or
+        a body still busy with it) is this exposure's frame, and pressing again would be a second
+        shot on the same frame (sony-ptp.md 14.3).
+        """
         try:
-            return capture.expose(plan, cancel=cancel, on_phase=on_phase)
-        except NoImageTaken:
+            return capture.expose(plan, table, cancel=cancel, on_phase=on_phase)
+        except NoShotSeen as exc:
+            first = exc.result
+            table = capture.read_settings()
+            late, table = capture.drain(table)
+            if late:
+                log.warning("the image came after the no-picture deadline; keeping it")
+                first.files = late
+                return first
+            if not is_autofocus(table.value(SonyProp.FOCUS_MODE)):
+                raise
             log.warning("no picture was taken; retrying once with a longer autofocus pause")
         try:
             return capture.expose(
-                plan, cancel=cancel, on_phase=on_phase, af_pause_s=self.options.af_retry_pause_s
+                plan,
+                table,
+                cancel=cancel,
+                on_phase=on_phase,
+                af_pause_s=self.options.af_retry_pause_s,
             )
         except NoImageTaken as exc:
             raise NoImageTaken(

@@ -67,7 +67,7 @@ def facts_from(camera: SonyCamera, table: PropertyTable) -> CameraFacts:
         serial_number=info.serial_number if info else "",
         firmware=info.device_version if info else "",
         iso=table.value(SonyProp.ISO),
-        iso_values=tuple(v for v in (iso.values if iso else ()) if isinstance(v, int)),
+        iso_values=tuple(v for v in (iso.allowed_values if iso else ()) if isinstance(v, int)),
         shutter=table.value(SonyProp.SHUTTER_SPEED),
         exposure_program=table.value(SonyProp.EXPOSURE_PROGRAM),
         focus_mode=table.value(SonyProp.FOCUS_MODE),
@@ -325,7 +325,8 @@ class DeviceWorker:
         capture = CaptureSequence(camera, self._clock)
         self._camera, self._capture = camera, capture
         table = capture.read_settings()
-        capture.release_buttons(table)
+        if capture.release_buttons(table):
+            table = capture.read_settings()
         if camera.is_v3:
             # As libgphoto2 does for v3 bodies: host settings take priority over the dials.
             camera.set_position_key_to_pc(table)

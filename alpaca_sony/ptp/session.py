@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from alpaca_sony.errors import MalformedData, PtpResponseError, TransportTimeout
+from alpaca_sony.errors import (
+    DeviceDisconnected,
+    MalformedData,
+    PtpResponseError,
+    TransportError,
+    TransportTimeout,
+)
 from alpaca_sony.ptp.codes import ContainerType, OpCode, ResponseCode
 from alpaca_sony.ptp.container import (
     HEADER_SIZE,
@@ -119,18 +125,47 @@ class PtpSession:
         """OpenSession with transaction id 0.
 
         A session left open by an earlier host (a crash, a pulled cable) is closed and opened
-        afresh, so the camera's remote-control handshake starts from the beginning.
+        afresh, so the camera's remote-control handshake starts from the beginning. A camera
+        wedged by a crashed host (OpenSession fails with an I/O error or InvalidTransactionID)
+        gets a PTP Device Reset and one more try, as libgphoto2 does (library.c camera_init,
+        usb.c ptp_usb_control_device_reset_request).
+
+        Raises:
+            PtpResponseError: the camera still refuses the session.
+            TransportError: USB failed again after the reset.
         """
-        for attempt in range(2):
+        reset_sent = False
+        closed_stale = False
+        while True:
             self._next_tid = 0
-            response, _ = self.transaction(OpCode.OPEN_SESSION, (session_id,), check=False)
+            try:
+                response, _ = self.transaction(OpCode.OPEN_SESSION, (session_id,), check=False)
+            except DeviceDisconnected:
+                raise
+            except (TransportError, MalformedData) as exc:
+                if reset_sent:
+                    raise
+                log.warning("OpenSession failed (%s); sending a PTP Device Reset", exc)
+                self._device_reset()
+                reset_sent = True
+                continue
             if response.code == ResponseCode.OK:
                 self.is_open = True
                 return
-            if response.code != ResponseCode.SESSION_ALREADY_OPEN or attempt:
+            if response.code == ResponseCode.INVALID_TRANSACTION_ID and not reset_sent:
+                log.warning("OpenSession refused a fresh transaction id; sending a Device Reset")
+                self._device_reset()
+                reset_sent = True
+                continue
+            if response.code != ResponseCode.SESSION_ALREADY_OPEN or closed_stale:
                 raise PtpResponseError(OpCode.OPEN_SESSION, response.code)
             log.info("the camera still had a session open; closing it and starting afresh")
             self.transaction(OpCode.CLOSE_SESSION, check=False)
+            closed_stale = True
+
+    def _device_reset(self) -> None:
+        self._pending = None
+        self.transport.device_reset()
 
     def close(self) -> None:
         """CloseSession; errors are logged, not raised (the camera may already be gone)."""
@@ -141,6 +176,11 @@ class PtpSession:
             self.transaction(OpCode.CLOSE_SESSION, check=False, timeout_s=2.0)
         except Exception as exc:
             log.debug("CloseSession failed: %s", exc)
+
+    @property
+    def next_transaction_id(self) -> int:
+        """The id the next transaction will carry (changes with every transaction)."""
+        return self._next_tid
 
     def _take_tid(self) -> int:
         tid = self._next_tid

@@ -18,7 +18,7 @@ from alpaca_sony.clock import Clock
 from alpaca_sony.ptp.codes import EventCode, ResponseCode
 from alpaca_sony.ptp.datatypes import Value
 from alpaca_sony.simulator.faults import FaultPlan
-from alpaca_sony.simulator.profile import SETTLE_BODIES, SETTLE_S, BodyProfile
+from alpaca_sony.simulator.profile import BodyProfile
 from alpaca_sony.simulator.properties import (
     BULB,
     FOCUS_MODES,
@@ -47,7 +47,25 @@ _JPEG_ONLY = {0x01, 0x02, 0x03, 0x04}
 _FOCUS_MANUAL = {FOCUS_MODES["MF"], 0x8007}
 _MANUAL_PROGRAM_LOW16 = 0x0001
 _SHUTTER_PRIORITY_LOW16 = 0x0004
+# Press 2, release 1 on every body (libgphoto2 library.c camera_sony_capture; sony-ptp.md 14.1).
 _UP, _DOWN = 1, 2
+# libgphoto2 library.c camera_sony_capture waits 3 s after connecting before the first capture
+# ("2.5 seconds were reported not enough, 3.0 seconds worked"); the body enforces it for every
+# model, from this constant and never from the driver's model table.
+STARTUP_WINDOW_S = 3.0
+# INDIGO indigo_ptp_sony.c ptp_sony_initialise sleeps 1 s before SDIO connect phase 3 ("SONY a7II
+# and a7S need to wait to boot").
+BOOT_PAUSE_S = 1.0
+# The S1/S2 read-back at idle, a reserved field that never follows the buttons (sony-ptp.md 14.2):
+# 0xD2C1/0xD2C2 read 2 in sony-a7r4.txt (ILCE-7RM4) and sony-a7c.txt (ILCE-7C), 1 elsewhere.
+_IDLE_BUTTON_VALUE = {"ILCE-7RM4": 2, "ILCE-7RM4A": 2, "ILCE-7C": 2}
+# 0x5013 Still Capture Mode values (INDIGO indigo_ptp_sony.c value labels): single shot, the
+# continuous drives (one press shoots a burst) and the self-timers (the shot comes late).
+DRIVE_SINGLE = 0x0001
+_CONTINUOUS_DRIVES = {0x0002, 0x8010, 0x8012, 0x8013, 0x8014, 0x8015}
+_SELF_TIMER_DELAY_S = {0x8003: 5.0, 0x8004: 10.0, 0x8005: 2.0}
+_BURST_FRAMES = 3  # frames per press in a continuous drive (Sony's slowest is about 3 fps)
+SAVE_CARD_ONLY = 0x0010  # 0xD222 "Camera" (INDIGO label): the host gets nothing
 
 
 @dataclass
@@ -66,8 +84,7 @@ class BodySettings:
     compression: int = 0x10  # RAW
     shutter: int = (1 << 16) | 125
     iso: int = 800
-    long_exposure_nr: bool | None = None  # None: the report's 0xD15B (off on the built-in table)
-    idle_button_value: int | None = None  # None: the profile's S1/S2 value at idle (default 1)
+    long_exposure_nr: bool | None = None  # None: the report's 0xD15B; v2 menu setting
     battery_percent: int = 80
     af_delay_s: float = 0.3
     af_min_pause_s: float = 0.5
@@ -81,7 +98,8 @@ class BodySettings:
     ext_info_empty_answers: int = 2
     post_connect_settle_s: float | None = None  # None: the model's quirk
     controls_in_prop_list: bool | None = None  # None: the model's quirk
-    buttons_inverted: bool | None = None  # None: the model's quirk
+    idle_button_value: int | None = None  # None: the report's (see _IDLE_BUTTON_VALUE)
+    raw_before_jpeg: bool = False  # RAW+JPEG served RAW first (INDIGO's A7R IV session)
     two_enum_lists: bool | None = None  # None: the model's quirk
     v3_rejects_v2_initiator: bool = True
     bulb_by_absolute_set: bool = True
@@ -99,6 +117,7 @@ class CapturedFile:
     filename: str
     _data: bytes | None = field(default=None, repr=False)
     downloads: int = 0
+    empty: bool = False  # described with size 0: nothing to fetch (libgphoto2 comment)
 
     def data(self, render: Callable[[CapturedFile], bytes]) -> bytes:
         if self._data is None:
@@ -171,6 +190,10 @@ class SimulatedBody:
         self._file_counter = 1000
         self._sequence = 0
         self._info_given_for: CapturedFile | None = None
+        self._burst_left = 0
+        self.card: list[CapturedFile] = []  # files saved to the memory card only
+        for control in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
+            self._set(control, self.idle_button_value)
 
     def _from_table(self) -> None:
         """The built-in body: the model table's lists (no report exists for this model)."""
@@ -181,13 +204,17 @@ class SimulatedBody:
         self.model: CameraModel = model
         self.v3 = model.protocol_version >= PROTOCOL_V3
         q = model.quirks
-        self.settle_s = _settle_s(s, model.model)
+        self.settle_s = _settle_s(s)
         self.controls_listed = (
             not q.controls_missing_from_prop_list
             if s.controls_in_prop_list is None
             else s.controls_in_prop_list
         )
-        self.inverted = q.buttons_inverted if s.buttons_inverted is None else s.buttons_inverted
+        self.idle_button_value = (
+            _IDLE_BUTTON_VALUE.get(model.model, _UP)
+            if s.idle_button_value is None
+            else s.idle_button_value
+        )
         self.two_lists = q.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
         self.props: dict[int, SimProperty] = build_properties(
             model,
@@ -200,9 +227,6 @@ class SimulatedBody:
             long_exposure_nr=bool(s.long_exposure_nr),
             battery_percent=s.battery_percent,
         )
-        if s.idle_button_value is not None:
-            for control in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
-                self.props[control].current = s.idle_button_value
         self.notch_ladders: dict[int, tuple[Value, ...]] = {}
 
     def _from_profile(self, profile: BodyProfile) -> None:
@@ -223,17 +247,17 @@ class SimulatedBody:
         )  # fmt: skip
         self.model = _geometry_model(profile.model)
         self.v3 = version >= PROTOCOL_V3
-        self.settle_s = _settle_s(s, profile.model)
+        self.settle_s = _settle_s(s)
         listed = profile.controls_listed()
         if s.controls_in_prop_list is not None:
             listed = s.controls_in_prop_list
         # Not shown (ILCE-7M5): v3 bodies leave the controls out of 0x9209 (sony-ptp.md 4.2).
         self.controls_listed = (not self.v3) if listed is None else listed
-        self.inverted = bool(s.buttons_inverted)
         self.two_lists = profile.two_enum_lists() if s.two_enum_lists is None else s.two_enum_lists
         idle = s.idle_button_value
-        if idle is None:
+        if idle is None:  # as reported (sony-ptp.md 14.2); 1 where the report shows none
             idle = profile.idle_button_value()
+        self.idle_button_value = _UP if idle is None else idle
         self.props = build_from_profile(
             profile,
             program=s.program,
@@ -243,7 +267,7 @@ class SimulatedBody:
             iso=s.iso,
             long_exposure_nr=s.long_exposure_nr,
             battery_percent=s.battery_percent,
-            idle_button_value=idle,
+            idle_button_value=self.idle_button_value,
         )
         self.notch_ladders = notch_ladders(self.props)
 
@@ -285,10 +309,12 @@ class SimulatedBody:
                 self._af_result_at = None
                 self._set(SonyProp.FOCUS_INDICATION, 3 if self._af_failed else 2)
             exposure = self._exposure
-            if exposure and exposure.fixed_s is not None:
+            while exposure and exposure.fixed_s is not None:  # a burst starts the next frame
                 end = exposure.started_at + exposure.fixed_s
-                if now >= end:
-                    self._end_exposure(end)
+                if now < end:
+                    break
+                self._end_exposure(end)
+                exposure = self._exposure
             for ready_at, shot in [p for p in self._processing if p[0] <= now]:
                 self._processing.remove((ready_at, shot))
                 self._deliver(shot)
@@ -385,22 +411,32 @@ class SimulatedBody:
     # -- buttons and exposures --------------------------------------------------------------------
 
     def hold_shutter_button(self, held: bool) -> None:
-        """Someone holds the body's shutter button: S1 and S2 read down whatever the host does."""
+        """Someone holds the body's shutter button: the host's presses do nothing meanwhile.
+
+        The S1/S2 read-back does not show it (a reserved field, sony-ptp.md 14.2).
+        """
         with self._lock:
             self.shutter_held_on_body = held
-            down_value = _UP if self.inverted else _DOWN
-            up_value = _DOWN if self.inverted else _UP
-            for control in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
-                self._set(control, down_value if held else up_value)
 
     def button(self, control: int, wire_value: int) -> None:
-        """0x9207 on S1/S2 with the value as sent (inverted bodies swap 1 and 2)."""
+        """0x9207 on S1/S2: 2 presses, 1 releases, on every body (sony-ptp.md 14.1)."""
         with self._lock:
             self.advance()
+            if wire_value not in (_UP, _DOWN):
+                self.protocol_violations.append(f"0x{control:04X} sent value {wire_value}")
+                return
+            down = wire_value == _DOWN
+            if (
+                control == SonyControl.S1_BUTTON
+                and not down
+                and self._s2_down
+                and not self.shutter_held_on_body
+            ):
+                # libgphoto2 and the DLL release S2 first; INDIGO's BULB path is the exception
+                # only for its old API (sony-ptp.md 6.6).
+                self.protocol_violations.append("S1 released while S2 was still pressed")
             if self.shutter_held_on_body:
                 return  # the physical button wins
-            down = wire_value == (_UP if self.inverted else _DOWN)
-            self._set(control, wire_value)
             if control == SonyControl.S1_BUTTON:
                 self._s1(down)
             elif control == SonyControl.S2_BUTTON:
@@ -439,36 +475,50 @@ class SimulatedBody:
         if self._s1_down_at is None:
             self.protocol_violations.append("S2 pressed without S1")
             return
-        if self._exposure is not None:
+        if self._exposure is not None or self._processing:
+            # A second press on a body still exposing or processing is a second shot on the
+            # same frame (sony-ptp.md 14.3).
+            self.protocol_violations.append("shutter pressed while the last shot was processing")
+            if self._exposure is not None:
+                return
+        reason = self._reason_for_no_shot(now, self._s1_down_at)
+        if reason is not None:
+            self._refuse(reason)
             return
+        self._start_exposure(now)
+
+    def _reason_for_no_shot(self, now: float, s1_down_at: float) -> str | None:
         read_at = self._settings_read_at
         if read_at is None or now - read_at > self.settings.settings_read_window_s:
-            self._refuse("settings were not read before the shutter was pressed")
-            return
+            self.protocol_violations.append("shutter pressed without a settings read first")
+            return "settings were not read before the shutter was pressed"
         self._settings_read_at = None
         if self._connected_at is not None and now - self._connected_at < self.settle_s:
-            self._refuse("shutter pressed within the camera's settle time after connecting")
-            return
+            return "shutter pressed within the camera's settle time after connecting"
         if self._autofocus():
             if self._af_failed:
-                self._refuse("autofocus failed")
-                return
-            too_soon = now - self._s1_down_at < self.settings.af_min_pause_s
+                return "autofocus failed"
+            too_soon = now - s1_down_at < self.settings.af_min_pause_s
             if too_soon and self.settings.drop_shot_when_s2_too_soon:
-                self._refuse("S2 came too soon after S1 with autofocus on")
-                return
+                return "S2 came too soon after S1 with autofocus on"
         waiting_shots = {f.shot.number for f in self.buffer} | {
             s.number for _, s in self._processing
         }
         if len(waiting_shots) >= self.settings.buffer_capacity_shots:
-            self._refuse("the camera's buffer is full of images nobody downloaded")
-            return
+            return "the camera's buffer is full of images nobody downloaded"
+        return None
+
+    def _start_exposure(self, now: float) -> None:
         shutter = self.props[SonyProp.SHUTTER_SPEED].current
         iso = self.props[SonyProp.ISO].current
         if not isinstance(shutter, int) or not isinstance(iso, int):
             raise TypeError("shutter and ISO are scalar properties")
         fixed = None if shutter == BULB else (shutter >> 16) / (shutter & 0xFFFF)
-        self._exposure = _Exposure(now, fixed, iso, shutter)
+        drive = self.props[SonyProp.STILL_CAPTURE_MODE].current
+        if fixed is not None and drive in _CONTINUOUS_DRIVES:
+            self._burst_left = _BURST_FRAMES - 1
+        start = now + _SELF_TIMER_DELAY_S.get(drive, 0.0) if isinstance(drive, int) else now
+        self._exposure = _Exposure(start, fixed, iso, shutter)
 
     def _end_exposure(self, end: float) -> None:
         exposure = self._exposure
@@ -486,12 +536,18 @@ class SimulatedBody:
             shutter=exposure.shutter,
         )
         self.shots.append(shot)
+        # 0xD15B: 1 = off, 2 = on (enumeration [2,1] in sony-a1m2.txt, sony-a7m5.txt); v2 bodies
+        # do not report it, their menu setting decides (sony-ptp.md 14.3). With it on, a dark frame
+        # as long as the exposure follows it.
         lenr = self.settings.long_exposure_nr
         lenr_prop = self.props.get(SonyProp.LONG_EXPOSURE_NR)
         if lenr_prop is not None:
-            lenr = lenr_prop.current == 1
+            lenr = lenr_prop.current == 2
         dark_frame = duration if lenr and duration >= 1.0 else 0.0
         self._processing.append((end + self.settings.processing_s + dark_frame, shot))
+        if self._burst_left > 0 and exposure.fixed_s is not None:
+            self._burst_left -= 1
+            self._exposure = _Exposure(end, exposure.fixed_s, exposure.iso, exposure.shutter)
 
     def _deliver(self, shot: Shot) -> None:
         compression = self.file_format()
@@ -501,7 +557,14 @@ class SimulatedBody:
             shot.files.append(CapturedFile(shot, FORMAT_JPEG, f"{stem}.JPG"))
         if compression not in _JPEG_ONLY:
             shot.files.append(CapturedFile(shot, FORMAT_ARW, f"{stem}.ARW"))
-        self.buffer.extend(shot.files)  # JPEG first, then RAW (sony-ptp.md 6.5)
+        # JPEG first, then RAW (sony-ptp.md 6.5); INDIGO's A7R IV session saw RAW first (14.9).
+        if self.settings.raw_before_jpeg:
+            shot.files.reverse()
+        if self.props[SonyProp.SAVE_DESTINATION].current == SAVE_CARD_ONLY:
+            # Saved to the memory card only: nothing reaches the host (sony-ptp.md 14.8).
+            self.card.extend(shot.files)
+            return
+        self.buffer.extend(shot.files)
         self.events.append((EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,)))
         self.events.append((EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,)))
 
@@ -532,6 +595,21 @@ class SimulatedBody:
                 self._deliver(shot)
             self.advance()
 
+    def add_empty_object(self) -> None:
+        """An entry that GetObjectInfo describes with size 0: nothing to fetch (libgphoto2)."""
+        with self._lock:
+            shot = Shot(0, 0, self.clock.monotonic(), 0.0, 0, 0, stale=True)
+            self.buffer.appendleft(CapturedFile(shot, FORMAT_JPEG, "", empty=True))
+            self.advance()
+
+    def described(self, file: CapturedFile) -> None:
+        """GetObjectInfo answered for ``file``: an empty entry is gone once described."""
+        with self._lock:
+            if file.empty and self.buffer and self.buffer[0] is file:
+                self.buffer.popleft()
+                self._info_given_for = None
+            self.advance()
+
     # -- downloads ---------------------------------------------------------------------------------
 
     def next_file(self) -> CapturedFile | None:
@@ -553,6 +631,7 @@ class SimulatedBody:
                 return None
             if self._info_given_for is not self.buffer[0]:
                 self.protocol_violations.append("GetObject without GetObjectInfo first")
+            self._info_given_for = None  # one GetObjectInfo per GetObject
             return self.buffer[0]
 
     def file_transferred(self, file: CapturedFile) -> None:
@@ -579,10 +658,11 @@ class SimulatedBody:
 _UNKNOWN_BODY_PID = 0x0FFF
 
 
-def _settle_s(settings: BodySettings, model: str) -> float:
+def _settle_s(settings: BodySettings) -> float:
+    # Every body, known or not, from the body's own constant (STARTUP_WINDOW_S above).
     if settings.post_connect_settle_s is not None:
         return settings.post_connect_settle_s
-    return SETTLE_S if model in SETTLE_BODIES else 0.0
+    return STARTUP_WINDOW_S
 
 
 def _geometry_model(name: str) -> CameraModel:

@@ -22,7 +22,7 @@ from alpaca_sony.ptp.codes import ContainerType, EventCode, OpCode, ResponseCode
 from alpaca_sony.ptp.container import HEADER_SIZE, pack_header, pack_params
 from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Writer
-from alpaca_sony.simulator.body import BodySettings, CapturedFile, SimulatedBody
+from alpaca_sony.simulator.body import BOOT_PAUSE_S, BodySettings, CapturedFile, SimulatedBody
 from alpaca_sony.simulator.faults import FaultPlan
 from alpaca_sony.simulator.profile import BodyProfile
 from alpaca_sony.simulator.report import load_report, parse_report
@@ -93,6 +93,8 @@ class SimulatedCamera:
         self._attached = True
         self._reset_usb_state()
         self.operations_seen: list[int] = []
+        # Every operation run, with its parameters and data-out payload, in order.
+        self.wire_log: list[tuple[int, tuple[int, ...], bytes | None]] = []
 
     def _reset_usb_state(self) -> None:
         self._out = bytearray()
@@ -104,6 +106,9 @@ class SimulatedCamera:
         self._speaks_v3 = self.body.v3
         self._empty_ext_info_left = self.settings.ext_info_empty_answers
         self._last_live_view = -1.0
+        self._last_tid: int | None = None
+        self._ext_info_answered_at: float | None = None
+        self.faults.host_crashed = False  # a Device Reset (or port reset) clears a wedged session
         self.body.session_started()
 
     # -- UsbFunction --------------------------------------------------------------------------
@@ -231,6 +236,9 @@ class SimulatedCamera:
             count = (len(container) - HEADER_SIZE) // 4
             params = struct.unpack_from(f"<{count}I", container, HEADER_SIZE)
             self.operations_seen.append(code)
+            if not self._tid_in_sequence(code, tid):
+                self._respond(ResponseCode.INVALID_TRANSACTION_ID, tid)
+                return
             if code in _DATA_OUT_OPERATIONS:
                 self._pending_command = (code, tid, params)
                 return
@@ -242,6 +250,20 @@ class SimulatedCamera:
                 log.warning("host sent a data phase for no pending command (0x%04X)", code)
                 return
             self._run(code, tid, pending[2], container[HEADER_SIZE:])
+
+    def _tid_in_sequence(self, code: int, tid: int) -> bool:
+        """PTP: OpenSession carries id 0, each later command in the session the next id."""
+        if code == OpCode.OPEN_SESSION or not self._session_open:
+            self._last_tid = tid
+            return True
+        expected = 1 if self._last_tid is None else self._last_tid + 1
+        if tid != expected:
+            self.body.protocol_violations.append(
+                f"transaction id {tid} for 0x{code:04X}, expected {expected}"
+            )
+            return False
+        self._last_tid = tid
+        return True
 
     def _respond(self, code: int, tid: int, params: tuple[int, ...] = ()) -> None:
         self._in.append(
@@ -262,6 +284,7 @@ class SimulatedCamera:
         )
 
     def _run(self, code: int, tid: int, params: tuple[int, ...], data: bytes | None) -> None:
+        self.wire_log.append((code, params, data))
         busy, silent, disconnect_at = self.faults.on_command(code)
         if disconnect_at == -1:
             self._unplug()
@@ -289,6 +312,8 @@ class SimulatedCamera:
             self._send_data(code, tid, self._device_info().encode(), cut_after)
             return ResponseCode.OK
         if code == OpCode.OPEN_SESSION:
+            if self.faults.host_crashed:
+                return ResponseCode.INVALID_TRANSACTION_ID
             if self._session_open:
                 return ResponseCode.SESSION_ALREADY_OPEN
             if not params or params[0] == 0:
@@ -321,6 +346,15 @@ class SimulatedCamera:
             expected = {1: 0, 2: 1, 3: 3}
             if expected.get(phase) != self._handshake_phase:
                 return ResponseCode.GENERAL_ERROR
+            answered = self._ext_info_answered_at
+            if (
+                phase == 3
+                and answered is not None
+                and self.clock.monotonic() - answered < BOOT_PAUSE_S
+            ):
+                self.body.protocol_violations.append(
+                    "SDIO connect phase 3 sent without the boot pause after 0x9202"
+                )
             self._handshake_phase = 4 if phase == 3 else phase
             self._send_data(code, tid, bytes(8))
             if phase == 3:
@@ -373,6 +407,7 @@ class SimulatedCamera:
             .getvalue()
         )
         self._send_data(SonyOp.SDIO_GET_EXT_DEVICE_INFO, tid, payload)
+        self._ext_info_answered_at = self.clock.monotonic()
         self._handshake_phase = 3
         return ResponseCode.OK
 
@@ -405,11 +440,14 @@ class SimulatedCamera:
             if file is None:
                 return ResponseCode.INVALID_OBJECT_HANDLE
             self._send_data(code, tid, self._object_info(file).encode(), cut_after)
+            self.body.described(file)
             return ResponseCode.OK
         file = self.body.file_for_download()
         if file is None:
             return ResponseCode.INVALID_OBJECT_HANDLE
         container = self._container(file)
+        if self.faults.take_short_object():
+            container = container[: max(HEADER_SIZE, len(container) - 4096)]
         container[:HEADER_SIZE] = pack_header(len(container), ContainerType.DATA, code, tid)
 
         def transferred() -> None:
@@ -431,7 +469,7 @@ class SimulatedCamera:
         return container
 
     def _object_info(self, file: CapturedFile) -> ObjectInfo:
-        size = len(self._container(file)) - HEADER_SIZE
+        size = 0 if file.empty else len(self._container(file)) - HEADER_SIZE
         sensor = self.body.model.sensor
         is_raw = file.object_format == FORMAT_ARW
         when = file.shot.when.strftime("%Y%m%dT%H%M%S")

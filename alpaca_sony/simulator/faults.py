@@ -36,6 +36,8 @@ class FaultPlan:
     _af_misses: int = 0
     _stalls: int = 0
     split_read_bytes: int | None = None
+    host_crashed: bool = False  # OpenSession fails until a PTP Device Reset
+    _short_objects: int = 0
     _operation_counts: dict[int, int] = field(default_factory=dict)
 
     # -- arming ----------------------------------------------------------------------------
@@ -94,6 +96,29 @@ class FaultPlan:
         with self._lock:
             self._af_misses += times
         return self
+
+    def crash_host(self) -> FaultPlan:
+        """The previous host died mid-session: OpenSession is refused until a Device Reset.
+
+        libgphoto2 library.c camera_init meets this as InvalidTransactionID (or an I/O error)
+        from OpenSession and answers it with the class request 0x66 (usb.c).
+        """
+        self.host_crashed = True
+        return self
+
+    def short_object(self, times: int = 1) -> FaultPlan:
+        """The next ``times`` GetObject data phases are shorter than their ObjectInfo size."""
+        with self._lock:
+            self._short_objects += times
+        return self
+
+    def take_short_object(self) -> bool:
+        """True if this GetObject should send fewer bytes than announced."""
+        with self._lock:
+            if self._short_objects > 0:
+                self._short_objects -= 1
+                return True
+            return False
 
     # -- queried by the simulator ------------------------------------------------------------
 

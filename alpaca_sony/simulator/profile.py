@@ -15,16 +15,6 @@ from alpaca_sony.sony.codes import PROTOCOL_V2, PROTOCOL_V3, SonyControl, SonyPr
 
 SDIO_CONNECT, SDIO_GET_EXT_DEVICE_INFO = 0x9201, 0x9202
 SONY_VENDOR_EXTENSION = 0x11
-# Bodies libgphoto2 waits 3 s for after connecting before its first capture (library.c
-# camera_sony_capture, commit 813de344: "2.5 seconds were reported not enough ... ILCE-7RM4"). A
-# timing no report shows, so it is the simulator's own list, not the driver's model table.
-SETTLE_BODIES = frozenset(
-    {
-        "ZV-E10", "ZV-1", "DSC-RX100M7", "ILCE-7RM4", "ILCE-7RM4A", "DSC-RX0M2", "ILCE-7M3",
-        "ILCE-7SM3", "ILCE-7M4", "ILCE-7M5", "ILCE-9M2", "ILCE-1", "ILCE-7C",
-    }
-)  # fmt: skip
-SETTLE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +125,3 @@ class BodyProfile:
         """0xD15B: 1 = off, 2 = on (sony-a1m2.txt, sony-a7m5.txt); None when not reported."""
         lenr = self.property(SonyProp.LONG_EXPOSURE_NR)
         return None if lenr is None else lenr.current == 2
-
-    def settle_s(self) -> float:
-        return SETTLE_S if self.model in SETTLE_BODIES else 0.0

@@ -189,9 +189,9 @@ def build_properties(
                 SonyProp.LONG_EXPOSURE_NR,
                 DataType.UINT8,
                 GetSet.GET_SET,
-                1 if long_exposure_nr else 0,
+                2 if long_exposure_nr else 1,  # 1 = off, 2 = on: [2,1] in sony-a1m2.txt
                 FORM_ENUM,
-                (0, 1),
+                (2, 1),
             )
         )
     props += [

@@ -1,8 +1,9 @@
 """Sony's shutter and photo-buffer protocol: one exposure from settings read to files downloaded.
 
-The rules (sony-ptp.md 6.1, 6.7, 8): read the settings before pressing anything; pull off images
-still waiting; buttons must be up; S1, an autofocus pause only when AF is on, S2; hold for BULB;
-release S2 then S1 on every path; poll 0xD215 until the files are ready; download every one. Once
+The rules (sony-ptp.md 6.1, 6.7, 8, corrected by 14): read the settings before pressing anything;
+pull off images still waiting; send a release unless both buttons read released; S1, an autofocus
+pause only when AF is on, S2; hold for BULB; release S2 then S1 on every path; wait for 0xD215
+(events, with reads while waiting) until the files are ready; download until it says empty. Once
 S2 was pressed the sequence always follows through to the download, even when cancelled, or the
 camera's buffer fills and it stops shooting.
 """
@@ -28,19 +29,23 @@ from alpaca_sony.errors import (
 from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyProp
 from alpaca_sony.sony.models import CameraModel
 from alpaca_sony.sony.props import PropertyTable
-from alpaca_sony.sony.protocol import DownloadedFile, SonyCamera
+from alpaca_sony.sony.protocol import SAVE_CARD_ONLY, DownloadedFile, SonyCamera
 from alpaca_sony.sony.values import (
     SHUTTER_BULB,
+    SHUTTER_NONE,
+    STANDARD_SHUTTER_SPEEDS,
     Iso,
     ShootingFileInfo,
     ShutterSpeed,
     is_autofocus,
     is_manual_program,
+    same_shutter_speed,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_DRAIN = 64
+LENR_ON = 2
 
 
 class CapturePhase(Enum):
@@ -56,7 +61,8 @@ class CaptureTiming:
     """Waits and deadlines of the capture sequence (seconds)."""
 
     af_pause_s: float = 0.6  # > the 500 ms after which bodies reliably shoot with AF on
-    poll_interval_s: float = 0.1
+    poll_interval_s: float = 0.1  # while draining a busy body and on bodies that send no events
+    event_wait_s: float = 1.0  # longest wait for an image event before reading 0xD215 anyway
     processing_margin_s: float = 30.0
     no_shot_grace_s: float = 3.0
     fixed_speed_hold_s: float = 0.1
@@ -64,6 +70,9 @@ class CaptureTiming:
     setting_timeout_s: float = 2.5
     setting_settle_s: float = 0.3
     drain_busy_timeout_s: float = 15.0
+    # libgphoto2 library.c camera_sony_capture: "3.0 seconds worked" after connecting; applied to
+    # every body, unknown ones too (sony-ptp.md 14.6). Deliberately not a model-table value.
+    startup_wait_s: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -90,13 +99,30 @@ class CaptureResult:
     cancelled: bool = False
 
 
+class NoShotSeen(NoImageTaken):
+    """No sign of a picture by the grace time; ``result`` holds the attempt's times."""
+
+    def __init__(self, message: str, result: CaptureResult):
+        super().__init__(message)
+        self.result = result
+
+
+def _ints(values: Sequence[object]) -> list[int]:
+    return [v for v in values if isinstance(v, int)]
+
+
 def shutter_ladder(table: PropertyTable, model: CameraModel | None) -> list[int]:
-    """Raw shutter values from longest to shortest, BULB first when offered."""
+    """Raw shutter values from longest to shortest, BULB first when offered.
+
+    From the camera's list (the Get/Set one on v3), else the model table, else the standard Sony
+    ladder: v2 bodies and the ILCE-7M4/6700/7RM5 report 0xD20D as a Range (sony-ptp.md 14.4).
+    """
     descriptor = table.get(SonyProp.SHUTTER_SPEED)
-    values: Sequence[object] = descriptor.values if descriptor and descriptor.values else ()
-    raws = [v for v in values if isinstance(v, int) and v != 0xFFFFFFFF]
+    raws = [v for v in _ints(descriptor.allowed_values if descriptor else ()) if v != SHUTTER_NONE]
     if not raws and model is not None:
         raws = [SHUTTER_BULB, *model.shutter_speeds]
+    if not raws:
+        raws = [SHUTTER_BULB, *STANDARD_SHUTTER_SPEEDS]
     timed = sorted(
         (r for r in raws if r != SHUTTER_BULB),
         key=lambda r: ShutterSpeed(r).duration or Fraction(0),
@@ -108,7 +134,7 @@ def shutter_ladder(table: PropertyTable, model: CameraModel | None) -> list[int]
 def iso_ladder(table: PropertyTable, model: CameraModel | None) -> list[int]:
     """Raw ISO values in the order the ISO notch walks them (AUTO first, then ascending)."""
     descriptor = table.get(SonyProp.ISO)
-    values = [v for v in (descriptor.values if descriptor else ()) if isinstance(v, int)]
+    values = _ints(descriptor.allowed_values if descriptor else ())
     if not values and model is not None:
         values = list(model.iso_values)
     plain = sorted((v for v in values if Iso(v).is_plain), key=lambda v: v & 0xFFFFFF)
@@ -141,6 +167,19 @@ def plan_exposure(
     return ExposurePlan(duration_s, SHUTTER_BULB)
 
 
+def _same(code: int, a: int | None, b: int | None) -> bool:
+    if code == SonyProp.SHUTTER_SPEED:
+        return same_shutter_speed(a, b)
+    return a == b
+
+
+def _position(code: int, ladder: Sequence[int], value: int | None) -> int | None:
+    for index, raw in enumerate(ladder):
+        if _same(code, raw, value):
+            return index
+    return None
+
+
 class CaptureSequence:
     """Runs exposures on one connected :class:`SonyCamera` (single-threaded, like the camera)."""
 
@@ -148,22 +187,23 @@ class CaptureSequence:
         self.camera = camera
         self.clock = clock
         self.timing = timing or CaptureTiming()
+        self._body_sends_image_events: bool | None = None  # learnt from the first capture
 
     # -- settings ---------------------------------------------------------------------------
 
     def read_settings(self) -> PropertyTable:
         return self.camera.read_properties()
 
-    def set_iso(self, iso_raw: int) -> PropertyTable:
+    def set_iso(self, iso_raw: int, table: PropertyTable | None = None) -> PropertyTable:
         """Set ISO (absolute on v3, notches on v2) and verify it by reading it back."""
-        table = self.read_settings()
+        table = table if table is not None else self.read_settings()
         return self._set_laddered(
             table, SonyProp.ISO, iso_raw, iso_ladder(table, self.camera.model)
         )
 
-    def set_shutter(self, shutter_raw: int) -> PropertyTable:
+    def set_shutter(self, shutter_raw: int, table: PropertyTable | None = None) -> PropertyTable:
         """Set the shutter speed and verify it: a silently wrong exposure is users' worst bug."""
-        table = self.read_settings()
+        table = table if table is not None else self.read_settings()
         if shutter_raw == SHUTTER_BULB:
             program = table.value(SonyProp.EXPOSURE_PROGRAM)
             if program is not None and not is_manual_program(program):
@@ -176,36 +216,39 @@ class CaptureSequence:
     def _set_laddered(
         self, table: PropertyTable, code: int, target: int, ladder: list[int]
     ) -> PropertyTable:
-        current = table.value(code)
-        if current == target:
+        if _same(code, table.value(code), target):
             return table
-        if target not in ladder:
+        descriptor = table.get(code)
+        absolute = descriptor is not None and descriptor.writable
+        # v3 bodies take an absolute shutter speed without a list (libgphoto2 config.c
+        # _put_Sony_ShutterSpeed, mode 3); a notch needs the value on the ladder.
+        if _position(code, ladder, target) is None and not (absolute and self.camera.is_v3):
             raise UnsupportedSetting(
                 f"the camera does not offer value 0x{target:X} for 0x{code:04X}"
             )
-        descriptor = table.get(code)
-        if descriptor is not None and descriptor.writable:
+        if absolute:
             self.camera.set_property(table, code, target)
             table = self._await_value(code, target)
-            if table.value(code) == target:
+            if _same(code, table.value(code), target):
                 return table
             log.info("absolute set of 0x%04X did not stick; stepping with notches", code)
+        target_index = _position(code, ladder, target)
         # Some bodies move one step per notch whatever its size: keep notching while it helps.
         for _attempt in range(len(ladder) + 2):
             current = table.value(code)
-            if current == target:
+            if _same(code, current, target):
                 return table
-            if current not in ladder:
+            current_index = _position(code, ladder, current)
+            if current_index is None or target_index is None:
                 raise SettingDidNotStick(
                     f"0x{code:04X} reads 0x{current or 0:X}, which is not on its ladder"
                 )
-            steps = ladder.index(target) - ladder.index(current)
-            steps = max(-127, min(127, steps))
+            steps = max(-127, min(127, target_index - current_index))
             self.camera.notch(code, steps)
             table = self._await_value(code, target, moved_from=current)
             if table.value(code) == current:
                 break  # nothing moved: the body refuses (wrong mode) or is out of steps
-        if table.value(code) != target:
+        if not _same(code, table.value(code), target):
             raise SettingDidNotStick(_did_not_stick_message(code, target, table))
         return table
 
@@ -230,14 +273,26 @@ class CaptureSequence:
                 and value != moved_from
                 and now - last_change >= self.timing.setting_settle_s
             )
-            if value == target or settled or now >= deadline:
+            if _same(code, value, target) or settled or now >= deadline:
                 return table
             self.clock.sleep(self.timing.setting_poll_interval_s)
+
+    def prepare_body(self, table: PropertyTable, also_card: bool = False) -> bool:
+        """Single-shot drive and images to the host; True if a setting was sent.
+
+        Raises:
+            UnsupportedSetting: the camera must be changed by hand (the message says where).
+        """
+        sent = self.camera.ensure_single_shot(table)
+        return self.camera.ensure_images_reach_host(table, also_card) or sent
 
     # -- the buffer -----------------------------------------------------------------------------
 
     def drain(self, table: PropertyTable) -> tuple[list[DownloadedFile], PropertyTable]:
-        """Download every image already waiting (they are saved, never silently dropped)."""
+        """Download every image already waiting (they are saved, never silently dropped).
+
+        A body still processing is waited for, never pressed again (a second shot).
+        """
         files: list[DownloadedFile] = []
         deadline = self.clock.monotonic() + self.timing.drain_busy_timeout_s
         while True:
@@ -245,7 +300,9 @@ class CaptureSequence:
             if status.ready:
                 if len(files) >= MAX_FILES_PER_DRAIN:
                     raise CameraError("the camera keeps reporting images after 64 downloads")
-                files.append(self.camera.download())
+                file = self.camera.download()
+                if file is not None:
+                    files.append(file)
             elif status.processing:
                 if self.clock.monotonic() >= deadline:
                     raise CaptureTimeout("the camera stayed busy processing an earlier image")
@@ -254,25 +311,27 @@ class CaptureSequence:
                 return files, table
             table = self.read_settings()
 
-    def release_buttons(self, table: PropertyTable) -> PropertyTable:
-        """Send S2 up then S1 up if the camera reports either down (stale session, a7R IV)."""
-        changed = False
+    def release_buttons(self, table: PropertyTable) -> bool:
+        """Send S2 up, then S1 up, unless the read-back says both are released; True if sent.
+
+        As the DLL does before every capture when a value is missing or not 1 (sony-ptp.md
+        14.2): the read-back is not a button state to refuse on, only a reason to release.
+        """
+        sent = False
         for control in (SonyControl.S2_BUTTON, SonyControl.S1_BUTTON):
-            state = self.camera.button_state(table, control)
-            if state is not None and state != ButtonState.UP:
-                log.info("0x%04X reads down before the exposure; releasing it", control)
+            if not self.camera.button_released(table, control):
                 self.camera.press(control, ButtonState.UP)
-                changed = True
-        return self.read_settings() if changed else table
+                sent = True
+        return sent
 
     # -- one exposure -----------------------------------------------------------------------------
 
     def settle_after_connect(self) -> None:
-        """Wait out the bodies' 'no photo in the first seconds after connecting' window."""
-        model, connected = self.camera.model, self.camera.connected_at
-        if model is None or connected is None:
+        """Wait out the 'no photo in the first seconds after connecting' window, on every body."""
+        connected = self.camera.connected_at
+        if connected is None:
             return
-        wait = connected + model.quirks.post_connect_settle_s - self.clock.monotonic()
+        wait = connected + self.timing.startup_wait_s - self.clock.monotonic()
         if wait > 0:
             log.info("waiting %.1f s for the camera to settle after connecting", wait)
             self.clock.sleep(wait)
@@ -280,6 +339,7 @@ class CaptureSequence:
     def expose(
         self,
         plan: ExposurePlan,
+        table: PropertyTable | None = None,
         *,
         cancel: threading.Event | None = None,
         af_pause_s: float | None = None,
@@ -287,31 +347,37 @@ class CaptureSequence:
     ) -> CaptureResult:
         """Shoot once with the shutter already set to ``plan.shutter_raw``; download every file.
 
+        ``table`` is the latest settings read, if the caller has one: it is reused when nothing
+        was sent since (the seed's rule is a read before pressing, not a read per step).
         ``cancel`` ends a BULB hold early; the image is still downloaded. ``on_phase`` hears
         when the shutter opens, when it closes and when the download starts (with the clock).
 
         Raises:
             NoImageTaken: the camera took no picture (no sign of one by the deadline).
             CaptureTimeout: a picture was taken but never became ready.
-            CameraError: the shutter button is held on the camera.
         """
         cancel = cancel or threading.Event()
         phase = on_phase or (lambda _phase, _at: None)
         self.settle_after_connect()
-        table = self.read_settings()
-        stale, table = self.drain(table)
-        table = self.release_buttons(table)
-        for control in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
-            if self.camera.button_state(table, control) == ButtonState.DOWN:
-                raise CameraError("the camera's shutter button is held down: release it")
-        if table.value(SonyProp.SHUTTER_SPEED) != plan.shutter_raw:
+        if table is None or not self.camera.settings_read_last:
+            table = self.read_settings()
+        stale: list[DownloadedFile] = []
+        while True:
+            files, table = self.drain(table)
+            stale += files
+            self.release_buttons(table)
+            # The rule "read the settings before pressing": nothing may be sent after this read.
+            if not self.camera.settings_read_last:
+                table = self.read_settings()
+            if ShootingFileInfo(table.value(SonyProp.SHOOTING_FILE_INFO, 0) or 0).idle:
+                break
+        if not _same(SonyProp.SHUTTER_SPEED, table.value(SonyProp.SHUTTER_SPEED), plan.shutter_raw):
             actual = ShutterSpeed(table.value(SonyProp.SHUTTER_SPEED) or 0)
             raise SettingDidNotStick(
                 f"the camera's shutter speed is {actual}, not {ShutterSpeed(plan.shutter_raw)}"
             )
         autofocus = is_autofocus(table.value(SonyProp.FOCUS_MODE))
-        # The rule "read the settings before pressing": a fresh read right before S1.
-        table = self.read_settings()
+        self.camera.discard_events()
         started_at = self.clock.monotonic()
         pressed_s2 = False
         try:
@@ -335,7 +401,7 @@ class CaptureSequence:
         result = CaptureResult(
             plan, started_at, ended_at, stale_files=stale, cancelled=cancel.is_set()
         )
-        result.files = self._collect(result, table, phase)
+        result.files = self._collect(result, table, autofocus, phase)
         return result
 
     def _release_quietly(self, pressed_s2: bool) -> None:
@@ -349,19 +415,34 @@ class CaptureSequence:
         if errors and pressed_s2:
             raise errors[0]
 
+    def _wait_for_image(self, until: float) -> None:
+        """Sleep until an image event, ``until``, or the next poll, whichever comes first."""
+        now = self.clock.monotonic()
+        if self._body_sends_image_events is False:
+            self.clock.sleep(max(0.0, min(self.timing.poll_interval_s, until - now)))
+            return
+        if self.camera.wait_for_image_event(max(0.0, min(self.timing.event_wait_s, until - now))):
+            self._body_sends_image_events = True
+
     def _collect(
         self,
         result: CaptureResult,
         before: PropertyTable,
+        autofocus: bool,
         phase: Callable[[CapturePhase, float], None],
     ) -> list[DownloadedFile]:
-        """Poll 0xD215 until the files are ready, then download each of them."""
+        """Wait until 0xD215 reports the files, then download every one until it says empty.
+
+        The deadline allows a dark frame as long as the exposure when long-exposure NR is on
+        (0xD15B = 2) or unknown (v2 bodies do not report it; sony-ptp.md 14.3).
+        """
         exposure = result.ended_at - result.started_at
-        dark_frame = exposure if before.value(SonyProp.LONG_EXPOSURE_NR) == 1 else 0.0
+        dark_frame = exposure if long_exposure_nr_may_be_on(before) else 0.0
         deadline = result.ended_at + dark_frame + self.timing.processing_margin_s
         no_shot_after = result.ended_at + dark_frame + self.timing.no_shot_grace_s
         seen_activity = False
         while True:
+            self._wait_for_image(min(deadline, no_shot_after if not seen_activity else deadline))
             table = self.read_settings()
             status = ShootingFileInfo(table.value(SonyProp.SHOOTING_FILE_INFO, 0) or 0)
             if status.ready:
@@ -369,25 +450,52 @@ class CaptureSequence:
             seen_activity = seen_activity or status.processing
             now = self.clock.monotonic()
             if not seen_activity and now >= no_shot_after:
-                raise NoImageTaken(
-                    "the camera did not take a picture (with autofocus on it may have failed to "
-                    "focus: use manual focus on a telescope)"
-                )
+                raise NoShotSeen(_no_shot_message(table, autofocus), result)
             if now >= deadline:
                 raise CaptureTimeout(
                     "the camera did not deliver the image within "
                     f"{deadline - result.ended_at:.0f} s "
                     "after the exposure ended"
                 )
-            self.clock.sleep(self.timing.poll_interval_s)
+        if self._body_sends_image_events is None:
+            self._body_sends_image_events = False  # found by polling: this body sends none
         phase(CapturePhase.DOWNLOADING, self.clock.monotonic())
+        return self.download_ready(table)
+
+    def download_ready(self, table: PropertyTable) -> list[DownloadedFile]:
+        """Download while 0xD215 reports files, in whatever order they come (RAW or JPEG first)."""
         files: list[DownloadedFile] = []
-        while len(files) < MAX_FILES_PER_DRAIN:
-            files.append(self.camera.download())
-            table = self.read_settings()
+        for _ in range(MAX_FILES_PER_DRAIN):
             if not ShootingFileInfo(table.value(SonyProp.SHOOTING_FILE_INFO, 0) or 0).ready:
                 return files
+            file = self.camera.download()
+            if file is not None:
+                files.append(file)
+            table = self.read_settings()
         raise CameraError("the camera keeps reporting images after 64 downloads")
+
+
+def long_exposure_nr_may_be_on(table: PropertyTable) -> bool:
+    """0xD15B: 1 = off, 2 = on (sony-a1m2.txt, sony-a7m5.txt); absent (v2 bodies): maybe on."""
+    value = table.value(SonyProp.LONG_EXPOSURE_NR)
+    return value is None or value == LENR_ON
+
+
+def _no_shot_message(table: PropertyTable, autofocus: bool) -> str:
+    if table.value(SonyProp.SAVE_DESTINATION) == SAVE_CARD_ONLY:
+        return (
+            "the camera saved no image for the computer: set MENU > PC Remote > Still Img. Save "
+            "Dest. to PC (or PC+Camera) on the camera"
+        )
+    if autofocus:
+        return (
+            "the camera did not take a picture (with autofocus on it may have failed to focus: "
+            "use manual focus on a telescope)"
+        )
+    return (
+        "the camera did not take a picture: check that nothing holds its shutter button and that "
+        "its drive mode is Single Shooting, then try again"
+    )
 
 
 def _did_not_stick_message(code: int, target: int, table: PropertyTable) -> str:

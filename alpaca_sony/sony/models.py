@@ -145,10 +145,8 @@ class Quirks:
 
     # Controls S1/S2 advertised in 0x9202 but absent from 0x9209 (a7 III, a7 IV in v3 mode).
     controls_missing_from_prop_list: bool = False
-    # Buttons report 2 ("down") when released (a7R IV, DLL "Button Properties Inverted").
-    buttons_inverted: bool = False
-    # Seconds after the handshake during which S1/S2 are accepted but nothing is shot.
-    post_connect_settle_s: float = 0.0
+    # No button-inversion or settle-time quirks: every body presses with 2 and gets the same
+    # startup wait (sony-ptp.md 14.1, 14.6), so the simulator cannot share a settle table with us.
     # Descriptors carry the second ("get/set") enumeration list.
     two_enum_lists: bool = False
 
@@ -275,7 +273,7 @@ MODELS: dict[str, CameraModel] = {
             shutter_speeds=_LADDER_TO_8000,
             iso_values=_iso_range(50, 128000),
             compression_values=(0x02, 0x03, 0x04, 0x10, 0x12, 0x13, 0x14),
-            quirks=Quirks(controls_missing_from_prop_list=True, post_connect_settle_s=3.0),
+            quirks=Quirks(controls_missing_from_prop_list=True),
             sources=(
                 "no libgphoto2 report exists for this body: ladder and ISO list from the DLL table "
                 "(sony-ptp.md 6.4, 9.1), formats as on its sibling ILCE-7RM4; settle and missing "
@@ -293,10 +291,9 @@ MODELS: dict[str, CameraModel] = {
             iso_values=_iso_range(50, 102400),
             compression_values=(0x10, 0x14, 0x13, 0x12, 0x04, 0x03, 0x02),
             max_packet_size=1024,
-            quirks=Quirks(buttons_inverted=True, post_connect_settle_s=3.0),
             sources=(
-                "sony-a7r4.txt: 0x5004 enum, 0xD226 ISO enum, 0xD229 ladder, buttons reading 2 "
-                "when idle (inverted, also sony-ptp.md 5.3)"
+                "sony-a7r4.txt: 0x5004 enum, 0xD226 ISO enum, 0xD229 ladder (its S1/S2 read 2 "
+                "at idle, a reserved field: sony-ptp.md 14.2)"
             ),
         ),
         CameraModel(
@@ -310,9 +307,7 @@ MODELS: dict[str, CameraModel] = {
             iso_values=_iso_range(50, 128000),
             compression_values=(0x10, 0x14, 0x13, 0x12, 0x11, 0x04, 0x03, 0x02, 0x01),
             max_packet_size=1024,
-            quirks=Quirks(
-                controls_missing_from_prop_list=True, post_connect_settle_s=3.0, two_enum_lists=True
-            ),
+            quirks=Quirks(controls_missing_from_prop_list=True, two_enum_lists=True),
             sources=(
                 'sony-a7m4.txt: 0x5004 enum, 0xD20D range 1/8000..30", S1/S2 missing from 0x9209; '
                 "ISO list: sony-ptp.md 9.1 (the report omits it)"
@@ -345,9 +340,7 @@ MODELS: dict[str, CameraModel] = {
             compression_values=(1, 2, 3),
             file_format_property=0xD253,
             max_packet_size=1024,
-            quirks=Quirks(
-                controls_missing_from_prop_list=True, post_connect_settle_s=3.0, two_enum_lists=True
-            ),
+            quirks=Quirks(controls_missing_from_prop_list=True, two_enum_lists=True),
             sources=(
                 "sony-a7sm3.txt 0x9209 dump: ISO and shutter enumerations, file format 0xD253 "
                 "(no 0x5004), S1/S2 absent from 0x9209"
@@ -362,7 +355,6 @@ def _sibling(base: str, model: str, display_name: str, **changes: Any) -> Camera
     return replace(MODELS[base], model=model, display_name=display_name, **changes)
 
 
-_SETTLE = Quirks(post_connect_settle_s=3.0)  # bodies libgphoto2 waits 3 s for (sony-ptp.md 3.2)
 _SIBLING_SOURCES = (
     "PIDs: sony-ptp.md 1.3; pixel size and ISO range: 9.1; raw geometry: the sensor sibling's "
     "(decoded by LibRaw in tests/simulator/test_arw.py); ladders are read from the body at run time"
@@ -378,7 +370,7 @@ MODELS.update(
         _sibling("ILCE-7M3", "ILCE-7M2", "Sony a7 II", control_pids=(0x0A6A,), mtp_pids=(),
                  iso_values=_iso_range(50, 25600), quirks=Quirks(), sources=_SIBLING_SOURCES),
         _sibling("ILCE-7M3", "ILCE-7C", "Sony a7C", control_pids=(0x0D2B,), mtp_pids=(),
-                 shutter_speeds=_LADDER_TO_4000, quirks=_SETTLE, sources=_SIBLING_SOURCES),
+                 shutter_speeds=_LADDER_TO_4000, quirks=Quirks(), sources=_SIBLING_SOURCES),
         _sibling("ILCE-6400", "ILCE-6000", "Sony a6000", control_pids=(0x094E,),
                  mtp_pids=(0x08B7,), iso_values=_iso_range(100, 25600),
                  sources=_SIBLING_SOURCES),
@@ -394,7 +386,7 @@ MODELS.update(
         _sibling("ILCE-6400", "ILCE-6600", "Sony a6600", control_pids=(0x0D10,),
                  mtp_pids=(0x0D0F,), sources=_SIBLING_SOURCES),
         _sibling("ILCE-6400", "ZV-E10", "Sony ZV-E10", control_pids=(0x0D97,),
-                 mtp_pids=(0x0DE3,), iso_values=_iso_range(100, 51200), quirks=_SETTLE,
+                 mtp_pids=(0x0DE3,), iso_values=_iso_range(100, 51200), quirks=Quirks(),
                  sources=_SIBLING_SOURCES),
         _sibling("ILCE-7RM4", "ILCE-7RM4A", "Sony a7R IVA", control_pids=(0x0D9F,),
                  sources=_SIBLING_SOURCES),

@@ -38,6 +38,15 @@ class PropertyDescriptor:
     valid_values: tuple[Value, ...] | None = None
 
     @property
+    def allowed_values(self) -> tuple[Value, ...]:
+        """The values to choose from: the second (Get/Set) list when the body sends two.
+
+        libgphoto2 and Sony's sample code use the second list; in the real ILCE-7SM3 dump the
+        first list of 0x500E is empty and the second holds 13 values (sony-ptp.md 14.5).
+        """
+        return self.values if self.valid_values is None else self.valid_values
+
+    @property
     def writable(self) -> bool:
         """Settable with an absolute value (0x9205)."""
         return self.get_set == GetSet.GET_SET

@@ -16,7 +16,7 @@ from alpaca_sony.errors import (
     PtpResponseError,
     UnsupportedSetting,
 )
-from alpaca_sony.ptp.codes import DataType, OpCode, ResponseCode
+from alpaca_sony.ptp.codes import DataType, EventCode, OpCode, ResponseCode
 from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Reader, encode_value
 from alpaca_sony.ptp.session import Payload, PtpSession, Response
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 SONY_VENDOR_EXTENSION = 0x00000011
 SAVE_HOST_ONLY = 0x0001
 SAVE_HOST_AND_CARD = 0x0011
+SAVE_CARD_ONLY = 0x0010  # INDIGO indigo_ptp_sony.c labels 0x10 "Camera" for 0xD222
+DRIVE_SINGLE = 0x0001  # 0x5013 "Single shooting" (INDIGO indigo_ptp_sony.c value labels)
 SONY_MANUFACTURER = "Sony Corporation"
 
 
@@ -50,6 +52,9 @@ class SonyTiming:
     busy_retries: int = 8
     busy_first_backoff_s: float = 0.05
     busy_max_backoff_s: float = 1.0
+    # INDIGO indigo_ptp_sony.c ptp_sony_initialise sleeps 1 s before SDIO connect phase 3
+    # ("SONY a7II and a7S need to wait to boot").
+    before_phase3_pause_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ class SonyCamera:
         self.ext_info: ExtDeviceInfo | None = None
         self.model: CameraModel | None = None
         self.connected_at: float | None = None
-        self._buttons_inverted = False
+        self._read_at_tid: int | None = None  # session tid right after the last 0x9209
 
     # -- connection -------------------------------------------------------------------------
 
@@ -133,13 +138,13 @@ class SonyCamera:
                 f"{PC_REMOTE_HOWTO}"
             )
         self.model = model_for(info.model)
-        self._buttons_inverted = bool(self.model and self.model.quirks.buttons_inverted)
         if self.model is None:
             log.warning("%s is not in the model table; using generic settings", info.model)
         self.session.open()
         self._sdio_connect(1)
         self._sdio_connect(2)
         self.ext_info = self._get_ext_device_info()
+        self.clock.sleep(self.timing.before_phase3_pause_s)
         self._sdio_connect(3)
         self.connected_at = self.clock.monotonic()
         log.info(
@@ -211,7 +216,16 @@ class SonyCamera:
         params = (0, 0) if self.is_v3 else ()
         _, payload = self.call(SonyOp.SDIO_GET_ALL_EXT_DEVICE_PROP_INFO, params)
         two_lists = True if self.is_v3 else None
-        return parse_all_properties(payload.tobytes(), two_lists)
+        table = parse_all_properties(payload.tobytes(), two_lists)
+        self._read_at_tid = self.session.next_transaction_id
+        return table
+
+    @property
+    def settings_read_last(self) -> bool:
+        """True when the last transaction was a settings read (nothing sent since)."""
+        return (
+            self._read_at_tid is not None and self._read_at_tid == self.session.next_transaction_id
+        )
 
     def set_property(self, table: PropertyTable, code: int, value: int) -> None:
         """Set a Get/Set property to an absolute value with 0x9205, in the descriptor's own type.
@@ -225,7 +239,8 @@ class SonyCamera:
             raise UnsupportedSetting(f"the camera has no property 0x{code:04X}")
         if not descriptor.writable:
             raise UnsupportedSetting(f"property 0x{code:04X} is read-only on this camera")
-        if descriptor.values and value not in descriptor.values:
+        allowed = descriptor.allowed_values
+        if allowed and value not in allowed:
             raise UnsupportedSetting(f"0x{value:X} is not a value property 0x{code:04X} accepts")
         try:
             payload = encode_value(descriptor.data_type, value)
@@ -240,21 +255,20 @@ class SonyCamera:
         self.call(SonyOp.SDIO_CONTROL_DEVICE, (control,), steps.to_bytes(1, "little", signed=True))
 
     def press(self, control: SonyControl, state: ButtonState) -> None:
-        """Operate a button control (S1/S2): UINT16 1 = up, 2 = down, swapped on inverted bodies."""
-        wire_state = state
-        if self._buttons_inverted:
-            wire_state = ButtonState.UP if state == ButtonState.DOWN else ButtonState.DOWN
-        self.call(SonyOp.SDIO_CONTROL_DEVICE, (control,), int(wire_state).to_bytes(2, "little"))
+        """Operate a button control (S1/S2): UINT16 2 = press, 1 = release, on every body.
 
-    def button_state(self, table: PropertyTable, control: SonyControl) -> ButtonState | None:
-        """The button's logical state from a property read, None when the camera omits it."""
-        raw = table.value(control)
-        if raw not in (ButtonState.UP, ButtonState.DOWN):
-            return None
-        state = ButtonState(raw)
-        if self._buttons_inverted:
-            state = ButtonState.UP if state == ButtonState.DOWN else ButtonState.DOWN
-        return state
+        libgphoto2 library.c camera_sony_capture and INDIGO indigo_ptp_sony.c send these values
+        to every Sony body, the ILCE-7RM4 included (sony-ptp.md 14.1).
+        """
+        self.call(SonyOp.SDIO_CONTROL_DEVICE, (control,), int(state).to_bytes(2, "little"))
+
+    def button_released(self, table: PropertyTable, control: SonyControl) -> bool:
+        """True only when the read-back says released (1); missing or any other value is not.
+
+        The field is reserved in Sony's PTP-2 reference and reads 2 at idle on the ILCE-7RM4 and
+        ILCE-7C (sony-ptp.md 14.2): it decides whether to send a release, never whether to shoot.
+        """
+        return table.value(control) == ButtonState.UP
 
     def set_position_key_to_pc(self, table: PropertyTable) -> None:
         """Give the host priority over the dial (0xD25A = 1) where the body offers it."""
@@ -273,10 +287,77 @@ class SonyCamera:
         descriptor = table.get(SonyProp.SAVE_DESTINATION)
         if descriptor is None or descriptor.current == wanted:
             return descriptor is not None
-        if not descriptor.writable or (descriptor.values and wanted not in descriptor.values):
+        allowed = descriptor.allowed_values
+        if not descriptor.writable or (allowed and wanted not in allowed):
             return False
         self.set_property(table, SonyProp.SAVE_DESTINATION, wanted)
         return True
+
+    def ensure_images_reach_host(self, table: PropertyTable, also_card: bool) -> bool:
+        """Make sure 0xD222 does not keep images on the card only; True if a value was sent.
+
+        Raises:
+            UnsupportedSetting: the body saves to its card only and the host cannot change it
+                (v2 bodies report 0xD222 read-only, sony-ptp.md 14.8).
+        """
+        if table.value(SonyProp.SAVE_DESTINATION) != SAVE_CARD_ONLY:
+            return False
+        if self.set_save_destination(table, also_card):
+            return True
+        raise UnsupportedSetting(
+            "the camera saves images to its memory card only, so none would reach the computer: "
+            "set MENU > PC Remote > Still Img. Save Dest. to PC (or PC+Camera) on the camera"
+        )
+
+    def ensure_single_shot(self, table: PropertyTable) -> bool:
+        """Still Capture Mode (0x5013) must be single shooting; True if a value was sent.
+
+        With continuous drive one press shoots several frames, with a self-timer the shot comes
+        late (Sony's sample code sets single shot before shooting; sony-ptp.md 14.8).
+
+        Raises:
+            UnsupportedSetting: the drive mode is not single and the host cannot change it.
+        """
+        descriptor = table.get(SonyProp.STILL_CAPTURE_MODE)
+        if descriptor is None or descriptor.current == DRIVE_SINGLE:
+            return False
+        allowed = descriptor.allowed_values
+        if descriptor.writable and (not allowed or DRIVE_SINGLE in allowed):
+            self.set_property(table, SonyProp.STILL_CAPTURE_MODE, DRIVE_SINGLE)
+            return True
+        raise UnsupportedSetting(
+            "the camera is not in single-shot drive mode (continuous shooting or a self-timer "
+            "would take the wrong number of pictures at the wrong time): set Drive Mode to Single "
+            "Shooting on the camera"
+        )
+
+    # -- events ------------------------------------------------------------------------------
+
+    def discard_events(self, limit: int = 64) -> None:
+        """Drop queued events, so a later image event belongs to the next shot."""
+        for _ in range(limit):
+            if self.session.read_event(0.0) is None:
+                return
+
+    def wait_for_image_event(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for 0xC201 (object added) or 0xC203 on 0xD215; True if seen.
+
+        Events only shorten the wait: the caller reads 0xD215 either way, since some bodies
+        send none (INDIGO synthesises ObjectAdded for the a9; sony-ptp.md 6.6).
+        """
+        deadline = self.clock.monotonic() + timeout_s
+        while True:
+            event = self.session.read_event(max(0.0, deadline - self.clock.monotonic()))
+            if event is not None:
+                if event.code == EventCode.SONY_OBJECT_ADDED or (
+                    event.code == EventCode.SONY_PROPERTY_CHANGED
+                    and event.params[:1] == (SonyProp.SHOOTING_FILE_INFO,)
+                ):
+                    return True
+                continue
+            # None: the wait ran out (or the body has no event pipe: wait out the rest anyway).
+            self.clock.sleep(deadline - self.clock.monotonic())
+            return False
 
     # -- downloads ---------------------------------------------------------------------------
 
@@ -285,15 +366,21 @@ class SonyCamera:
         _, payload = self.call(OpCode.GET_OBJECT_INFO, (handle,))
         return ObjectInfo.decode(payload.tobytes())
 
-    def download(self, handle: int = CAPTURED_IMAGE_HANDLE) -> DownloadedFile:
+    def download(self, handle: int = CAPTURED_IMAGE_HANDLE) -> DownloadedFile | None:
         """GetObjectInfo + GetObject of the oldest waiting file (which the camera then drops).
+
+        Returns None when ObjectInfo reports size 0: there is nothing to fetch (libgphoto2's
+        comment; INDIGO and the DLL skip GetObject then, sony-ptp.md 14.9).
 
         Raises:
             MalformedData: the camera sent a different number of bytes than ObjectInfo announced.
         """
         info = self.get_object_info(handle)
+        if info.compressed_size == 0:
+            log.warning("the camera described %r with size 0; nothing to fetch", info.filename)
+            return None
         _, payload = self.call(OpCode.GET_OBJECT, (handle,))
-        if info.compressed_size and len(payload) != info.compressed_size:
+        if len(payload) != info.compressed_size:
             raise MalformedData(
                 f"{info.filename}: camera sent {len(payload)} bytes, ObjectInfo said "
                 f"{info.compressed_size}"

@@ -60,6 +60,33 @@ def shutter_raw(numerator: int, denominator: int) -> int:
     return raw
 
 
+def _standard_ladder() -> tuple[int, ...]:
+    # libgphoto2 camlibs/ptp2/config.c sony_shuttertable, 30 s ... 1/8000 in third stops (the A7
+    # series' end), longest first. Speeds of 0.4 s and longer are written n*10/10 as real bodies
+    # and libgphoto2's mode-3 setter send them (config.c _put_Sony_ShutterSpeed).
+    tenths = (300, 250, 200, 150, 130, 100, 80, 60, 50, 40, 32, 25, 20, 16, 13, 10, 8, 6, 5, 4)
+    denominators = (3, 4, 5, 6, 8, 10, 13, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 160, 200,
+                    250, 320, 400, 500, 640, 800, 1000, 1250, 1600, 2000, 2500, 3200, 4000, 5000,
+                    6400, 8000)  # fmt: skip
+    return tuple((t << 16) | 10 for t in tenths) + tuple((1 << 16) | d for d in denominators)
+
+
+# The ladder for a body that reports its shutter speed as a Range (or not at all) and is not in
+# the model table (sony-ptp.md 14.4); BULB is offered too.
+STANDARD_SHUTTER_SPEEDS = _standard_ladder()
+
+
+def same_shutter_speed(a: int | None, b: int | None) -> bool:
+    """True when two raw values mean the same speed (30/1 and 300/10 are both 30 s)."""
+    if a is None or b is None:
+        return a == b
+    if a == b:
+        return True
+    if SHUTTER_BULB in (a, b) or SHUTTER_NONE in (a, b) or not a & 0xFFFF or not b & 0xFFFF:
+        return False
+    return ShutterSpeed(a).duration == ShutterSpeed(b).duration
+
+
 # -- ISO 0xD21E -------------------------------------------------------------------------------
 
 ISO_AUTO = 0x00FFFFFF

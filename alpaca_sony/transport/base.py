@@ -34,6 +34,10 @@ class Transport(Protocol):
         """Clear a stall on both bulk endpoints."""
         ...
 
+    def device_reset(self) -> None:
+        """Send the still-image class request Device Reset (0x66) to the interface."""
+        ...
+
     def close(self) -> None:
         """Release the interface; the transport is unusable afterwards."""
         ...

@@ -297,6 +297,14 @@ class UsbTransport:
         except usb.core.USBError as exc:
             raise _translate(exc, "clear halt") from exc
 
+    def device_reset(self) -> None:
+        # PIMA 15740 USB still-image class: bmRequestType 0x21 (class, interface), bRequest 0x66.
+        # libgphoto2 camlibs/ptp2/usb.c ptp_usb_control_device_reset_request sends the same.
+        try:
+            self._device.ctrl_transfer(0x21, 0x66, 0, self._interface_number, None)
+        except usb.core.USBError as exc:
+            raise _translate(exc, "device reset") from exc
+
     def close(self) -> None:
         if self._closed:
             return

@@ -69,6 +69,7 @@ class Api:
 @pytest.fixture
 def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     workers: list[DeviceWorker] = []
+    cameras: list[SimulatedCamera] = []
 
     def factory(real_wait_s: float = 0.0, **settings: Any) -> Api:
         clock = GatedClock(real_wait_s)
@@ -81,6 +82,7 @@ def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         )
         worker.start()
         workers.append(worker)
+        cameras.append(camera)
         device = CameraDevice(0, worker, clock, MODELS[camera.settings.model], "SERIAL1")
         client = testing.TestClient(create_app([device], SERVER))
         return Api(client, device, camera, clock)
@@ -88,6 +90,7 @@ def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     yield factory
     for worker in workers:
         worker.stop()
+    assert [c.body.protocol_violations for c in cameras] == [[] for _ in cameras]
 
 
 @pytest.fixture

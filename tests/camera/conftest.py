@@ -101,3 +101,4 @@ def worker_factory(tmp_path: Path) -> Iterator[Callable[..., WorkerRig]]:
     for rig in rigs:
         rig.worker.stop()
         assert not rig.worker.alive
+    assert [r.camera.body.protocol_violations for r in rigs] == [[] for _ in rigs]

@@ -116,17 +116,30 @@ def test_the_body_ignores_the_shutter_unless_settings_were_read(
     rig.sony.press(SonyControl.S2_BUTTON, ButtonState.UP)
     rig.sony.press(SonyControl.S1_BUTTON, ButtonState.UP)
     assert rig.camera.body.refusals == ["settings were not read before the shutter was pressed"]
+    assert rig.camera.body.protocol_violations == ["shutter pressed without a settings read first"]
+    rig.camera.body.protocol_violations.clear()  # broken on purpose
+
+
+def _s1_presses(rig: Rig) -> list[int]:
+    wire = rig.camera.wire_log
+    return [
+        i
+        for i, (op, params, data) in enumerate(wire)
+        if op == SonyOp.SDIO_CONTROL_DEVICE
+        and params[:1] == (SonyControl.S1_BUTTON,)
+        and data == b"\x02\x00"
+    ]
 
 
 def test_every_capture_reads_settings_right_before_pressing(rig: Rig) -> None:
     plan = _fixed_plan(rig)
     for _ in range(3):
         rig.capture.expose(plan)
-    ops = rig.camera.operations_seen
-    presses = [i for i, op in enumerate(ops) if op == SonyOp.SDIO_CONTROL_DEVICE]
-    # Each S1-down (the first press of each capture) comes right after a 0x9209.
-    first_presses = presses[::4]
-    assert all(ops[i - 1] == SonyOp.SDIO_GET_ALL_EXT_DEVICE_PROP_INFO for i in first_presses)
+    wire = rig.camera.wire_log
+    presses = _s1_presses(rig)
+    # Each S1 press comes right after a 0x9209, with nothing sent in between.
+    assert len(presses) == 3
+    assert all(wire[i - 1][0] == SonyOp.SDIO_GET_ALL_EXT_DEVICE_PROP_INFO for i in presses)
     assert len(rig.camera.body.shots) == 3
 
 
@@ -146,6 +159,8 @@ def test_a_driver_that_skips_the_read_gets_no_photo(rig: Rig) -> None:
     with pytest.raises(NoImageTaken):
         CachedSettings(rig.sony, rig.clock).expose(plan)
     assert rig.camera.body.refusals == ["settings were not read before the shutter was pressed"]
+    assert rig.camera.body.protocol_violations == ["shutter pressed without a settings read first"]
+    rig.camera.body.protocol_violations.clear()  # broken on purpose
 
 
 def test_bodies_that_move_one_step_per_notch_still_reach_the_speed(
