@@ -560,7 +560,8 @@ class SimulatedBody:
         # JPEG first, then RAW (sony-ptp.md 6.5); INDIGO's A7R IV session saw RAW first (14.9).
         if self.settings.raw_before_jpeg:
             shot.files.reverse()
-        if self.props[SonyProp.SAVE_DESTINATION].current == SAVE_CARD_ONLY:
+        destination = self.props.get(SonyProp.SAVE_DESTINATION)  # absent in sony-a6000.txt
+        if destination is not None and destination.current == SAVE_CARD_ONLY:
             # Saved to the memory card only: nothing reaches the host (sony-ptp.md 14.8).
             self.card.extend(shot.files)
             return
