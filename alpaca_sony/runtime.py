@@ -53,8 +53,8 @@ def simulator_backend(camera: SimulatorChoice, clock: Clock) -> Any:
         model = camera.model or DEFAULT_MODEL
         if model not in MODELS:
             raise ConfigError(
-                f"unknown simulator model {model!r}; choose from {', '.join(MODELS)} "
-                "or give a camera report with --simulator-report"
+                f"unknown model {model!r} for the simulator: choose one of {', '.join(MODELS)}, "
+                "or give the body's libgphoto2 report with --simulator-report FILE"
             )
         settings = BodySettings(model=model, reports_dir=camera.reports_dir)
     if camera.settle_s is not None:

@@ -31,6 +31,8 @@ class ReportedProperty:
     first_values: tuple[Value, ...] | None = None  # v3 hex dump: the first list, when it differs
     source: str = ""  # "file:line" the fact came from
     type_reported: bool = True  # False: a widget dump, whose type the parser inferred
+    enabled: int | None = None  # IsEnabled and factory default: only a hex dump shows them
+    default: Value | None = None
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,10 @@ _FILL_ISO = (0x00FFFFFF, 100, 125, 160, 200, 250, 320, 400, 500, 640, 800, 1000,
 _STILL_FORMAT_FOR = {0x10: 1, 0x13: 2, 0x12: 2, 0x11: 2, 0x14: 2, 0x03: 3, 0x02: 3, 0x04: 3}
 
 
+def _default(data_type: int) -> Value:
+    return "" if data_type == DataType.STR else (() if data_type & 0x4000 else 0)
+
+
 def _reported(prop: ReportedProperty, v3: bool, access_reported: bool) -> SimProperty | None:
     data_type = prop.data_type
     if not prop.type_reported and prop.code in _KNOWN_TYPES:
@@ -245,9 +249,10 @@ def _reported(prop: ReportedProperty, v3: bool, access_reported: bool) -> SimPro
     get_set: int
     if prop.code in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
         get_set = GetSet.BUTTON  # controls carry their control type here (sony-ptp.md 4.2, 4.3)
-    elif prop.get_set is not None and access_reported:
+    elif prop.get_set is not None and (access_reported or prop.enabled is not None):
         get_set = prop.get_set
-    else:  # old libgphoto2 printed "readwrite" for every property (ptp-pack.c set GetSet = 1)
+    else:  # old libgphoto2 printed "readwrite" for every property (ptp-pack.c set GetSet = 1);
+        # the real byte shows in new-style lines, "(read only)" lines and hex dumps
         get_set = GetSet.GET if not v3 and prop.code in _NOTCHED_ON_V2 else GetSet.GET_SET
     sim = SimProperty(
         prop.code,
@@ -257,7 +262,8 @@ def _reported(prop: ReportedProperty, v3: bool, access_reported: bool) -> SimPro
         prop.form,
         prop.values,
         prop.range,
-        default="" if data_type == 0xFFFF else (() if data_type & 0x4000 else 0),
+        enabled=1 if prop.enabled is None else prop.enabled,
+        default=_default(data_type) if prop.default is None else prop.default,
         first_values=prop.first_values,
     )
     try:
@@ -313,11 +319,11 @@ def _dial(props: dict[int, SimProperty], code: int, value: Value, source: str) -
 def build_from_profile(
     profile: BodyProfile,
     *,
-    program: str,
-    focus: str,
-    compression: int,
-    shutter: int,
-    iso: int,
+    program: str | None,
+    focus: str | None,
+    compression: int | None,
+    shutter: int | None,
+    iso: int | None,
     long_exposure_nr: bool | None,
     battery_percent: int,
     idle_button_value: int | None,
@@ -325,7 +331,8 @@ def build_from_profile(
     """The property table of a body built from its report, in the report's order.
 
     Every reported property keeps its type, form, lists and current value; the settings a user
-    sets on the body before shooting (program, focus, file format, shutter, ISO) are then applied.
+    sets on the body before shooting (program, focus, file format, shutter, ISO) are then applied
+    (None keeps the report's value).
     Properties the body acts on and the report lacks come from ``_fills`` (logged).
     """
     v3 = profile.protocol_version()[0] >= PROTOCOL_V3
@@ -347,15 +354,20 @@ def build_from_profile(
     for code in controls:
         if code not in props:  # absent from the report and from 0x9209: state only
             props[code] = SimProperty(code, DataType.UINT16, GetSet.BUTTON, 1, FORM_ENUM, (1, 2))
-        if idle_button_value is not None:
+            props[code].current = 1 if idle_button_value is None else idle_button_value
+        elif idle_button_value is not None:
             props[code].current = idle_button_value
     program_prop = props[SonyProp.EXPOSURE_PROGRAM]
     codes = V3_PROGRAMS if program_prop.data_type == DataType.UINT32 else V2_PROGRAMS
-    _dial(props, SonyProp.EXPOSURE_PROGRAM, codes[program], profile.source)
-    _dial(props, SonyProp.FOCUS_MODE, FOCUS_MODES[focus], profile.source)
-    _dial(props, SonyProp.SHUTTER_SPEED, shutter, profile.source)
-    _dial(props, SonyProp.ISO, iso, profile.source)
-    if SonyProp.COMPRESSION in props:
+    if program is not None:
+        _dial(props, SonyProp.EXPOSURE_PROGRAM, codes[program], profile.source)
+    if focus is not None:
+        _dial(props, SonyProp.FOCUS_MODE, FOCUS_MODES[focus], profile.source)
+    if shutter is not None:
+        _dial(props, SonyProp.SHUTTER_SPEED, shutter, profile.source)
+    if iso is not None:
+        _dial(props, SonyProp.ISO, iso, profile.source)
+    if compression is not None and SonyProp.COMPRESSION in props:
         _dial(props, SonyProp.COMPRESSION, compression, profile.source)
     elif compression in _STILL_FORMAT_FOR:
         _dial(props, SonyProp.STILL_FILE_FORMAT, _STILL_FORMAT_FOR[compression], profile.source)

@@ -13,6 +13,7 @@ parser.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import struct
@@ -376,7 +377,27 @@ def _summary_property(match: re.Match[str], where: str, access: bool) -> Reporte
         return None
 
 
+def _fit(data_type: int, value: int) -> int:
+    """libgphoto2 prints some unsigned 64-bit values signed (-1): the wire value is 2**64 - 1."""
+    if value < 0 and data_type in _SIZES and data_type % 2 == 0:
+        return value % (1 << (8 * _SIZES[data_type]))
+    return value
+
+
 def _with_form(
+    code: int, data_type: int, get_set: int | None, rest: str, where: str
+) -> ReportedProperty:
+    prop = _with_form_as_printed(code, data_type, get_set, rest, where)
+    if isinstance(prop.current, int):
+        prop = dataclasses.replace(prop, current=_fit(data_type, prop.current))
+    return dataclasses.replace(
+        prop,
+        values=tuple(_fit(data_type, v) if isinstance(v, int) else v for v in prop.values),
+        range=None if prop.range is None else tuple(_fit(data_type, v) for v in prop.range),  # type: ignore[arg-type]
+    )
+
+
+def _with_form_as_printed(
     code: int, data_type: int, get_set: int | None, rest: str, where: str
 ) -> ReportedProperty:
     enum = _ENUM.match(rest)
@@ -555,8 +576,8 @@ def _descriptors(payload: bytes, two_lists: bool, source: str) -> dict[int, Repo
     out: dict[int, ReportedProperty] = {}
     for index in range(count):
         code, data_type = data.uint(2), data.uint(2)
-        get_set, _enabled = data.uint(1), data.uint(1)
-        data.value(data_type)  # factory default ("reserved")
+        get_set, enabled = data.uint(1), data.uint(1)
+        default = data.value(data_type)  # factory default ("reserved")
         current = data.value(data_type)
         form = data.uint(1)
         where = f"{source}: 0x9209 dump, descriptor {index + 1}"
@@ -576,7 +597,7 @@ def _descriptors(payload: bytes, two_lists: bool, source: str) -> dict[int, Repo
         else:
             prop = ReportedProperty(code, data_type, current, FormFlag.NONE, get_set=get_set,
                                     source=where)  # fmt: skip
-        out.setdefault(code, prop)
+        out.setdefault(code, dataclasses.replace(prop, enabled=enabled, default=default))
     return out
 
 
