@@ -316,6 +316,31 @@ def _dial(props: dict[int, SimProperty], code: int, value: Value, source: str) -
     prop.current = value
 
 
+def _dials(
+    props: dict[int, SimProperty],
+    source: str,
+    program: str | None,
+    focus: str | None,
+    compression: int | None,
+    shutter: int | None,
+    iso: int | None,
+) -> None:
+    program_prop = props[SonyProp.EXPOSURE_PROGRAM]
+    codes = V3_PROGRAMS if program_prop.data_type == DataType.UINT32 else V2_PROGRAMS
+    if program is not None:
+        _dial(props, SonyProp.EXPOSURE_PROGRAM, codes[program], source)
+    if focus is not None:
+        _dial(props, SonyProp.FOCUS_MODE, FOCUS_MODES[focus], source)
+    if shutter is not None:
+        _dial(props, SonyProp.SHUTTER_SPEED, shutter, source)
+    if iso is not None:
+        _dial(props, SonyProp.ISO, iso, source)
+    if compression is not None and SonyProp.COMPRESSION in props:
+        _dial(props, SonyProp.COMPRESSION, compression, source)
+    elif compression in _STILL_FORMAT_FOR:
+        _dial(props, SonyProp.STILL_FILE_FORMAT, _STILL_FORMAT_FOR[compression], source)
+
+
 def build_from_profile(
     profile: BodyProfile,
     *,
@@ -357,20 +382,7 @@ def build_from_profile(
             props[code].current = 1 if idle_button_value is None else idle_button_value
         elif idle_button_value is not None:
             props[code].current = idle_button_value
-    program_prop = props[SonyProp.EXPOSURE_PROGRAM]
-    codes = V3_PROGRAMS if program_prop.data_type == DataType.UINT32 else V2_PROGRAMS
-    if program is not None:
-        _dial(props, SonyProp.EXPOSURE_PROGRAM, codes[program], profile.source)
-    if focus is not None:
-        _dial(props, SonyProp.FOCUS_MODE, FOCUS_MODES[focus], profile.source)
-    if shutter is not None:
-        _dial(props, SonyProp.SHUTTER_SPEED, shutter, profile.source)
-    if iso is not None:
-        _dial(props, SonyProp.ISO, iso, profile.source)
-    if compression is not None and SonyProp.COMPRESSION in props:
-        _dial(props, SonyProp.COMPRESSION, compression, profile.source)
-    elif compression in _STILL_FORMAT_FOR:
-        _dial(props, SonyProp.STILL_FILE_FORMAT, _STILL_FORMAT_FOR[compression], profile.source)
+    _dials(props, profile.source, program, focus, compression, shutter, iso)
     lenr = props.get(SonyProp.LONG_EXPOSURE_NR)
     if lenr is not None and long_exposure_nr is not None:
         lenr.current = 2 if long_exposure_nr else 1  # 1 = off, 2 = on (sony-a1m2.txt [2,1])
