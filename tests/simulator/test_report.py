@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -280,3 +285,51 @@ def test_cli_lists_a_reported_body() -> None:
     done = _cli("--simulator-report", str(GPHOTO_REPORTS / "sony-a7r4.txt"), "list")
     assert done.returncode == 0, done.stderr
     assert "ILCE-7RM4" in done.stdout and "mode: PC Remote" in done.stdout
+
+
+def _call(port: int, method: str, member: str, body: str = "") -> object:
+    url = f"http://127.0.0.1:{port}/api/v1/camera/0/{member}"
+    ids = "ClientID=1&ClientTransactionID=2"
+    if method == "GET":
+        request = urllib.request.Request(f"{url}?{ids}")  # noqa: S310 - loopback http
+    else:
+        data = f"{ids}&{body}".encode()
+        request = urllib.request.Request(url, data=data, method="PUT")  # noqa: S310
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        answer = orjson.loads(reply.read())
+    assert answer["ErrorNumber"] == 0, answer
+    return answer.get("Value")
+
+
+def test_cli_serves_a_reported_body_over_http(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "alpaca_sony", "--simulator-report",
+         str(GPHOTO_REPORTS / "sony-a7r4.txt"), "--host", "127.0.0.1", "--port", "0",
+         "--no-discovery", "--no-mdns", "--save-dir", str(tmp_path)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stderr is not None
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            match = re.search(
+                r"Alpaca server on http://127\.0\.0\.1:(\d+)/", server.stderr.readline()
+            )
+            port = int(match.group(1)) if match else None
+        assert port, "the server never said its port"
+        _call(port, "PUT", "connected", "Connected=True")
+        while not _call(port, "GET", "connected"):
+            assert time.monotonic() < deadline, "never connected"
+            time.sleep(0.05)
+        assert _call(port, "GET", "name") == "Sony a7R IV"  # the body the report describes
+        assert "ISO 800" in list(_call(port, "GET", "gains"))  # type: ignore[call-overload]
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+        if server.stderr is not None:
+            server.stderr.close()
