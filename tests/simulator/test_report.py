@@ -294,7 +294,7 @@ def _call(port: int, method: str, member: str, body: str = "") -> object:
         request = urllib.request.Request(f"{url}?{ids}")  # noqa: S310 - loopback http
     else:
         data = f"{ids}&{body}".encode()
-        request = urllib.request.Request(url, data=data, method="PUT")  # noqa: S310
+        request = urllib.request.Request(url, data=data, method="PUT")
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     with urllib.request.urlopen(request, timeout=30) as reply:
         answer = orjson.loads(reply.read())
