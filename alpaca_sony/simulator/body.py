@@ -66,6 +66,7 @@ _CONTINUOUS_DRIVES = {0x0002, 0x8010, 0x8012, 0x8013, 0x8014, 0x8015}
 _SELF_TIMER_DELAY_S = {0x8003: 5.0, 0x8004: 10.0, 0x8005: 2.0}
 _BURST_FRAMES = 3  # frames per press in a continuous drive (Sony's slowest is about 3 fps)
 SAVE_CARD_ONLY = 0x0010  # 0xD222 "Camera" (INDIGO label): the host gets nothing
+_SAVE_TO_HOST = 0x0001  # 0xD222 "PC" (INDIGO label)
 
 
 @dataclass
@@ -268,6 +269,8 @@ class SimulatedBody:
             long_exposure_nr=s.long_exposure_nr,
             battery_percent=s.battery_percent,
             idle_button_value=self.idle_button_value,
+            drive=DRIVE_SINGLE,
+            destination=_SAVE_TO_HOST,
         )
         self.notch_ladders = notch_ladders(self.props)
 

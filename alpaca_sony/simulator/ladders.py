@@ -52,3 +52,14 @@ def ladder_within(minimum: int, maximum: int) -> tuple[int, ...]:
     low, high = sorted((seconds(minimum), seconds(maximum)))
     steps = tuple(v for v in STANDARD_LADDER if low - 1e-9 <= seconds(v) <= high + 1e-9)
     return steps or STANDARD_LADDER
+
+
+# ISO steps for a body whose 0xD21E enumeration is empty and that sends no 0xD226 beside it
+# (sony-a7m4.txt, sony-a6700.txt): AUTO (0xFFFFFF), then third stops 50 .. 102400, exactly the
+# 0xD226 list the ILCE-7RM4 sends in sony-a7r4.txt.
+ISO_AUTO = 0x00FFFFFF
+STANDARD_ISO_STEPS: tuple[int, ...] = (
+    ISO_AUTO, 50, 64, 80, 100, 125, 160, 200, 250, 320, 400, 500, 640, 800, 1000, 1250, 1600,
+    2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000, 12800, 16000, 20000, 25600, 32000, 40000,
+    51200, 64000, 80000, 102400,
+)  # fmt: skip

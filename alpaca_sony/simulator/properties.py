@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from alpaca_sony.ptp.codes import DataType
 from alpaca_sony.ptp.datatypes import Value, Writer
-from alpaca_sony.simulator.ladders import BULB, STANDARD_LADDER, ladder_within
+from alpaca_sony.simulator.ladders import BULB, STANDARD_ISO_STEPS, STANDARD_LADDER, ladder_within
 from alpaca_sony.simulator.profile import BodyProfile, ReportedProperty
 
 __all__ = ["BULB", "FOCUS_MODES", "SimProperty", "build_from_profile", "build_properties"]
@@ -225,10 +225,6 @@ _KNOWN_TYPES: dict[int, int] = {
 }
 # v2 bodies move these only by 0x9207 notches: Get-only as properties (sony-ptp.md 3.4).
 _NOTCHED_ON_V2 = (SonyProp.SHUTTER_SPEED, SonyProp.ISO, SonyProp.F_NUMBER, SonyProp.EXPOSURE_BIAS)
-# ISO steps for a report that lists none: third stops 100..25600, the span every reported body has.
-_FILL_ISO = (0x00FFFFFF, 100, 125, 160, 200, 250, 320, 400, 500, 640, 800, 1000, 1250,
-             1600, 2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000, 12800, 16000, 20000,
-             25600)  # fmt: skip
 # 0xD253 File Format Still: 1 RAW, 2 RAW+JPEG, 3 JPEG (PTP-3 reference; sony-ptp.md 5.1), for the
 # 0x5004 codes a BodySettings.compression names.
 _STILL_FORMAT_FOR = {0x10: 1, 0x13: 2, 0x12: 2, 0x11: 2, 0x14: 2, 0x03: 3, 0x02: 3, 0x04: 3}
@@ -291,7 +287,7 @@ def _fills(v3: bool, battery_percent: int) -> list[SimProperty]:
         # A Range, as every v2 report shows 0xD20D; the body steps through ladders.py.
         SimProperty(SonyProp.SHUTTER_SPEED, DataType.UINT32, notched, (1 << 16) | 125, FORM_RANGE,
                     range=(0, 0xFFFFFFFF, 1)),
-        SimProperty(SonyProp.ISO, DataType.UINT32, notched, 800, FORM_ENUM, _FILL_ISO),
+        SimProperty(SonyProp.ISO, DataType.UINT32, notched, 800, FORM_ENUM, STANDARD_ISO_STEPS),
         SimProperty(SonyProp.FOCUS_INDICATION, DataType.UINT8, GetSet.GET, 1),
         SimProperty(SonyProp.SHOOTING_FILE_INFO, DataType.UINT16, GetSet.GET, 0, FORM_RANGE,
                     range=(0, 0xFFFF, 1)),
@@ -352,12 +348,15 @@ def build_from_profile(
     long_exposure_nr: bool | None,
     battery_percent: int,
     idle_button_value: int | None,
+    drive: int | None = None,
+    destination: int | None = None,
 ) -> dict[int, SimProperty]:
     """The property table of a body built from its report, in the report's order.
 
     Every reported property keeps its type, form, lists and current value; the settings a user
     sets on the body before shooting (program, focus, file format, shutter, ISO) are then applied
-    (None keeps the report's value).
+    (None keeps the report's value); the body passes single shot and "save to the PC" too, the
+    setup the worker makes anyway (sony-ptp.md 14.8), so tests that bypass it meet a usable body.
     Properties the body acts on and the report lacks come from ``_fills`` (logged).
     """
     v3 = profile.protocol_version()[0] >= PROTOCOL_V3
@@ -383,6 +382,10 @@ def build_from_profile(
         elif idle_button_value is not None:
             props[code].current = idle_button_value
     _dials(props, profile.source, program, focus, compression, shutter, iso)
+    if drive is not None:
+        _dial(props, SonyProp.STILL_CAPTURE_MODE, drive, profile.source)
+    if destination is not None:
+        _dial(props, SonyProp.SAVE_DESTINATION, destination, profile.source)
     lenr = props.get(SonyProp.LONG_EXPOSURE_NR)
     if lenr is not None and long_exposure_nr is not None:
         lenr.current = 2 if long_exposure_nr else 1  # 1 = off, 2 = on (sony-a1m2.txt [2,1])
@@ -394,7 +397,7 @@ def notch_ladders(props: dict[int, SimProperty]) -> dict[int, tuple[Value, ...]]
 
     A Range shutter steps through the standard Sony ladder (ladders.py), BULB at the long end; an
     empty ISO enumeration (sony-a7r4.txt, sony-a7c.txt) steps through 0xD226, the list those
-    bodies send beside it, and an empty shutter list through 0xD229 likewise.
+    bodies send beside it (else ladders.STANDARD_ISO_STEPS), an empty shutter list through 0xD229.
     """
     out: dict[int, tuple[Value, ...]] = {}
     shutter = props.get(SonyProp.SHUTTER_SPEED)
@@ -408,6 +411,7 @@ def notch_ladders(props: dict[int, SimProperty]) -> dict[int, tuple[Value, ...]]
             out[shutter.code] = (BULB, *STANDARD_LADDER)
     iso = props.get(SonyProp.ISO)
     twin_iso = props.get(0xD226)
-    if iso is not None and not iso.values and twin_iso is not None and twin_iso.values:
-        out[iso.code] = twin_iso.values
+    if iso is not None and not iso.values:
+        listed = twin_iso.values if twin_iso is not None else ()
+        out[iso.code] = listed or STANDARD_ISO_STEPS
     return out
