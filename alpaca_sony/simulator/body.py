@@ -659,7 +659,7 @@ class SimulatedBody:
 
 # A product id no table knows, for simulated bodies outside the model table (the driver then names
 # the body by its USB product string, as it does for a real unknown body).
-_UNKNOWN_BODY_PID = 0x0FFF
+UNKNOWN_BODY_PID = 0x0FFF
 
 
 def _settle_s(settings: BodySettings) -> float:
@@ -683,8 +683,8 @@ def _geometry_model(name: str) -> CameraModel:
         stand_in,
         model=name,
         display_name=name,
-        control_pids=(_UNKNOWN_BODY_PID,),
-        mtp_pids=(_UNKNOWN_BODY_PID,),
+        control_pids=(UNKNOWN_BODY_PID,),
+        mtp_pids=(UNKNOWN_BODY_PID,),
         quirks=Quirks(),
         sources=f"not in the model table: {stand_in.model} geometry",
     )

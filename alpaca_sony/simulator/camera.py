@@ -22,7 +22,13 @@ from alpaca_sony.ptp.codes import ContainerType, EventCode, OpCode, ResponseCode
 from alpaca_sony.ptp.container import HEADER_SIZE, pack_header, pack_params
 from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Writer
-from alpaca_sony.simulator.body import BOOT_PAUSE_S, BodySettings, CapturedFile, SimulatedBody
+from alpaca_sony.simulator.body import (
+    BOOT_PAUSE_S,
+    UNKNOWN_BODY_PID,
+    BodySettings,
+    CapturedFile,
+    SimulatedBody,
+)
 from alpaca_sony.simulator.faults import FaultPlan
 from alpaca_sony.simulator.profile import BodyProfile
 from alpaca_sony.simulator.report import load_report, parse_report
@@ -75,7 +81,8 @@ class SimulatedCamera:
         self.settings = self.body.settings
         model = self.body.model
         mode = self.settings.usb_mode
-        pid = model.control_pids[0]
+        # A body with no PC-remote id (MTP-only, e.g. DSC-RX100) shows its MTP id either way.
+        pid = (model.control_pids or model.mtp_pids or (UNKNOWN_BODY_PID,))[0]
         if mode == "mtp" and model.mtp_pids:
             pid = model.mtp_pids[0]
         self._identity = UsbIdentity(

@@ -284,6 +284,8 @@ def _fills(v3: bool, battery_percent: int) -> list[SimProperty]:
                     tuple(FOCUS_MODES.values())),
         SimProperty(SonyProp.EXPOSURE_PROGRAM, program_type, GetSet.GET, programs["M"], FORM_ENUM,
                     tuple(programs.values())),
+        SimProperty(SonyProp.STILL_CAPTURE_MODE, DataType.UINT16, GetSet.GET_SET, 0x0001,
+                    FORM_ENUM, (0x0001, 0x0002, 0x8012, 0x8004)),
         # A Range, as every v2 report shows 0xD20D; the body steps through ladders.py.
         SimProperty(SonyProp.SHUTTER_SPEED, DataType.UINT32, notched, (1 << 16) | 125, FORM_RANGE,
                     range=(0, 0xFFFFFFFF, 1)),
