@@ -137,4 +137,6 @@ def _connect(camera: Camera) -> None:
 def test_mtp_only_body_is_refused_with_advice(served: Served) -> None:
     with pytest.raises((DriverException, AlpacaRequestException)) as refused:
         _connect(served.camera)
-    assert "PC Remote" in str(refused.value)
+    message = str(refused.value)
+    assert "MTP/content-transfer mode, which cannot shoot" in message
+    assert "to 'PC Remote'" in message
