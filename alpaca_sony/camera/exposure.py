@@ -20,6 +20,7 @@ from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import CameraError, NoImageTaken
 from alpaca_sony.sony.capture import (
+    AutofocusFailed,
     CapturePhase,
     CaptureResult,
     CaptureSequence,
@@ -28,10 +29,8 @@ from alpaca_sony.sony.capture import (
     plan_exposure,
     shutter_ladder,
 )
-from alpaca_sony.sony.codes import SonyProp
 from alpaca_sony.sony.props import PropertyTable
 from alpaca_sony.sony.protocol import DownloadedFile
-from alpaca_sony.sony.values import is_autofocus
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +178,7 @@ class ExposureRunner:
         ``table`` is the latest settings read; each setter reads again only when it changes
         something, so an exposure with everything already set costs no extra reads.
         """
-        if capture.prepare_body(table, self.options.also_save_to_card):
-            table = capture.read_settings()
-            capture.prepare_body(table, self.options.also_save_to_card)  # raises if not taken
+        table = capture.prepare_body(table, self.options.also_save_to_card)
         if request.iso is not None:
             table = capture.set_iso(request.iso, table)
         plan = plan_exposure(
@@ -266,35 +263,34 @@ class ExposureRunner:
         cancel: threading.Event,
         on_phase: Callable[[CapturePhase, float], None],
     ) -> CaptureResult:
-        """Expose; with autofocus on, one more try with a longer pause if no picture was taken.
+        """Expose; one more try with a longer autofocus pause only when focusing failed.
 
-        Before the second press the body is asked once more: an image that turned up late (or
-        a body still busy with it) is this exposure's frame, and pressing again would be a second
-        shot on the same frame (sony-ptp.md 14.3).
+        A focus failure is seen with S1 held, before S2, so no picture exists and pressing again
+        is safe. Any other missing picture may only be late: pressing again would be a second
+        shot on the same frame (sony-ptp.md 14.3). The camera is asked once more; an image that
+        turned up is this exposure's frame, else the error stands and the image, if it comes,
+        is recovered and saved by the idle poll.
         """
         try:
             return capture.expose(plan, table, cancel=cancel, on_phase=on_phase)
+        except AutofocusFailed:
+            log.warning("the camera could not focus; retrying once with a longer pause")
         except NoShotSeen as exc:
-            first = exc.result
-            table = capture.read_settings()
-            late, table = capture.drain(table)
-            if late:
-                log.warning("the image came after the no-picture deadline; keeping it")
-                first.files = late
-                return first
-            if not is_autofocus(table.value(SonyProp.FOCUS_MODE)):
+            late, _ = capture.drain(capture.read_settings())
+            if not late:
                 raise
-            log.warning("no picture was taken; retrying once with a longer autofocus pause")
+            log.warning("the image came after the no-picture deadline; keeping it")
+            exc.result.files = late
+            return exc.result
         try:
             return capture.expose(
                 plan,
-                table,
                 cancel=cancel,
                 on_phase=on_phase,
                 af_pause_s=self.options.af_retry_pause_s,
             )
-        except NoImageTaken as exc:
+        except AutofocusFailed as exc:
             raise NoImageTaken(
-                "the camera took no picture twice, probably because autofocus found nothing to "
-                "focus on: switch the lens or camera to manual focus (MF)"
+                "the camera could not focus twice, so it took no picture: switch the lens or "
+                "camera to manual focus (MF)"
             ) from exc

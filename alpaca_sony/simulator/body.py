@@ -97,7 +97,7 @@ class BodySettings:
     # How long a 0x9209 keeps the shutter armed ("recently read", sony-ptp.md 4.4; our assumption).
     settings_read_window_s: float = 10.0
     ext_info_empty_answers: int = 2
-    post_connect_settle_s: float | None = None  # None: the model's quirk
+    post_connect_settle_s: float | None = None  # None: STARTUP_WINDOW_S, for every model
     controls_in_prop_list: bool | None = None  # None: the model's quirk
     idle_button_value: int | None = None  # None: the report's (see _IDLE_BUTTON_VALUE)
     raw_before_jpeg: bool = False  # RAW+JPEG served RAW first (INDIGO's A7R IV session)
@@ -326,7 +326,7 @@ class SimulatedBody:
     def shooting_file_info(self) -> int:
         if self.buffer:
             return 0x8000 | min(len(self.buffer), 0x7FFF)
-        if self._exposure is not None or self._processing:
+        if (self._exposure is not None or self._processing) and not self.faults.processing_hidden:
             return 0x0001
         return 0x0000
 
@@ -517,10 +517,12 @@ class SimulatedBody:
         if not isinstance(shutter, int) or not isinstance(iso, int):
             raise TypeError("shutter and ISO are scalar properties")
         fixed = None if shutter == BULB else (shutter >> 16) / (shutter & 0xFFFF)
-        drive = self.props[SonyProp.STILL_CAPTURE_MODE].current
+        drive_value = self.props[SonyProp.STILL_CAPTURE_MODE].current
+        # v3 bodies add a high word (sony-a1m2.txt: 98325 = 0x18015, "Cont. shooting MI").
+        drive = drive_value & 0xFFFF if isinstance(drive_value, int) else DRIVE_SINGLE
         if fixed is not None and drive in _CONTINUOUS_DRIVES:
             self._burst_left = _BURST_FRAMES - 1
-        start = now + _SELF_TIMER_DELAY_S.get(drive, 0.0) if isinstance(drive, int) else now
+        start = now + _SELF_TIMER_DELAY_S.get(drive, 0.0)
         self._exposure = _Exposure(start, fixed, iso, shutter)
 
     def _end_exposure(self, end: float) -> None:

@@ -98,6 +98,7 @@ class SimulatedCamera:
         self._lock = threading.RLock()
         self._containers: dict[int, bytearray] = {}
         self._attached = True
+        self.device_resets = 0  # PTP Device Reset class requests (or port resets) seen
         self._reset_usb_state()
         self.operations_seen: list[int] = []
         # Every operation run, with its parameters and data-out payload, in order.
@@ -107,6 +108,7 @@ class SimulatedCamera:
         self._out = bytearray()
         self._in: deque[_Transfer] = deque()
         self._halted = False
+        self._out_halted = False
         self._pending_command: tuple[int, int, tuple[int, ...]] | None = None
         self._session_open = False
         self._handshake_phase = 0
@@ -131,6 +133,11 @@ class SimulatedCamera:
     def write_bulk(self, data: bytes) -> None:
         with self._lock:
             self._require_attached()
+            if self._out_halted:
+                raise UsbPipe("bulk OUT endpoint halted")
+            if data and self.faults.take_out_stall():
+                self._out_halted = True
+                raise UsbPipe("bulk OUT endpoint halted")
             if not data:
                 return  # a zero-length packet ending a host transfer
             self._out += data
@@ -200,10 +207,13 @@ class SimulatedCamera:
             self._require_attached()
             if endpoint == self._identity.bulk_in_endpoint:
                 self._halted = False
+            if endpoint == self._identity.bulk_out_endpoint:
+                self._out_halted = False
 
     def reset(self) -> None:
         with self._lock:
             self._require_attached()
+            self.device_resets += 1
             self._reset_usb_state()
 
     # -- test API ------------------------------------------------------------------------------
@@ -260,6 +270,8 @@ class SimulatedCamera:
 
     def _tid_in_sequence(self, code: int, tid: int) -> bool:
         """PTP: OpenSession carries id 0, each later command in the session the next id."""
+        if code == OpCode.OPEN_SESSION and tid != 0:
+            self.body.protocol_violations.append(f"OpenSession with transaction id {tid}, not 0")
         if code == OpCode.OPEN_SESSION or not self._session_open:
             self._last_tid = tid
             return True

@@ -35,8 +35,10 @@ class FaultPlan:
     _stray_zlps: int = 0
     _af_misses: int = 0
     _stalls: int = 0
+    _out_stalls: int = 0
     split_read_bytes: int | None = None
     host_crashed: bool = False  # OpenSession fails until a PTP Device Reset
+    processing_hidden: bool = False  # 0xD215 reads 0 (not 1) while an image is produced
     _short_objects: int = 0
     _operation_counts: dict[int, int] = field(default_factory=dict)
 
@@ -83,6 +85,20 @@ class FaultPlan:
             self._stalls += times
         return self
 
+    def stall_bulk_out(self, times: int = 1) -> FaultPlan:
+        """Halt the bulk OUT endpoint before the next ``times`` writes (the host must clear it)."""
+        with self._lock:
+            self._out_stalls += times
+        return self
+
+    def take_out_stall(self) -> bool:
+        """True if the bulk OUT endpoint should report a stall now."""
+        with self._lock:
+            if self._out_stalls > 0:
+                self._out_stalls -= 1
+                return True
+            return False
+
     def take_stall(self) -> bool:
         """True if the bulk IN endpoint should report a stall now."""
         with self._lock:
@@ -104,6 +120,15 @@ class FaultPlan:
         from OpenSession and answers it with the class request 0x66 (usb.c).
         """
         self.host_crashed = True
+        return self
+
+    def hide_processing(self) -> FaultPlan:
+        """0xD215 shows nothing until the image is ready: a late image looks like no picture.
+
+        libgphoto2 treats only 0xD215 >= 0x8000 as news; a driver that reads "nothing yet" as
+        "no picture" and presses again shoots twice (sony-ptp.md 14.3).
+        """
+        self.processing_hidden = True
         return self
 
     def short_object(self, times: int = 1) -> FaultPlan:

@@ -29,7 +29,7 @@ from alpaca_sony.errors import (
 from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyProp
 from alpaca_sony.sony.models import CameraModel
 from alpaca_sony.sony.props import PropertyTable
-from alpaca_sony.sony.protocol import SAVE_CARD_ONLY, DownloadedFile, SonyCamera
+from alpaca_sony.sony.protocol import DRIVE_SINGLE, SAVE_CARD_ONLY, DownloadedFile, SonyCamera
 from alpaca_sony.sony.values import (
     SHUTTER_BULB,
     SHUTTER_NONE,
@@ -45,6 +45,7 @@ from alpaca_sony.sony.values import (
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_DRAIN = 64
+_NOT_FOCUSED = (0x03, 0x07)  # 0xD213: AF-S / AF-C "not focused" (sony-ptp.md 5.2)
 LENR_ON = 2
 
 
@@ -97,6 +98,10 @@ class CaptureResult:
     files: list[DownloadedFile] = field(default_factory=list)
     stale_files: list[DownloadedFile] = field(default_factory=list)
     cancelled: bool = False
+
+
+class AutofocusFailed(NoImageTaken):
+    """0xD213 said "not focused" with S1 held: S2 was never pressed, so no picture exists."""
 
 
 class NoShotSeen(NoImageTaken):
@@ -277,14 +282,31 @@ class CaptureSequence:
                 return table
             self.clock.sleep(self.timing.setting_poll_interval_s)
 
-    def prepare_body(self, table: PropertyTable, also_card: bool = False) -> bool:
-        """Single-shot drive and images to the host; True if a setting was sent.
+    def prepare_body(self, table: PropertyTable, also_card: bool = False) -> PropertyTable:
+        """Single-shot drive and images to the host, set if the body lets the host, verified.
 
         Raises:
             UnsupportedSetting: the camera must be changed by hand (the message says where).
         """
         sent = self.camera.ensure_single_shot(table)
-        return self.camera.ensure_images_reach_host(table, also_card) or sent
+        sent = self.camera.ensure_images_reach_host(table, also_card) or sent
+        if not sent:
+            return table
+        table = self._await_prepared()
+        # A value that did not take is reported like a read-only one: the camera decides.
+        self.camera.ensure_single_shot(table, may_send=False)
+        self.camera.ensure_images_reach_host(table, also_card, may_send=False)
+        return table
+
+    def _await_prepared(self) -> PropertyTable:
+        deadline = self.clock.monotonic() + self.timing.setting_timeout_s
+        while True:
+            table = self.read_settings()
+            drive_ok = table.value(SonyProp.STILL_CAPTURE_MODE) in (None, DRIVE_SINGLE)
+            host_ok = table.value(SonyProp.SAVE_DESTINATION) != SAVE_CARD_ONLY
+            if (drive_ok and host_ok) or self.clock.monotonic() >= deadline:
+                return table
+            self.clock.sleep(self.timing.setting_poll_interval_s)
 
     # -- the buffer -----------------------------------------------------------------------------
 
@@ -384,6 +406,7 @@ class CaptureSequence:
             self.camera.press(SonyControl.S1_BUTTON, ButtonState.DOWN)
             if autofocus:
                 self.clock.sleep(self.timing.af_pause_s if af_pause_s is None else af_pause_s)
+                self._require_focus()
             self.camera.press(SonyControl.S2_BUTTON, ButtonState.DOWN)
             pressed_s2 = True
             started_at = self.clock.monotonic()
@@ -401,8 +424,21 @@ class CaptureSequence:
         result = CaptureResult(
             plan, started_at, ended_at, stale_files=stale, cancelled=cancel.is_set()
         )
-        result.files = self._collect(result, table, autofocus, phase)
+        result.files = self._collect(result, table, phase)
         return result
+
+    def _require_focus(self) -> None:
+        """With S1 held, 0xD213 = 3 (AF-S) or 7 (AF-C) means not focused: do not press S2.
+
+        INDIGO aborts the capture on 3; libgphoto2 ends its AF wait on 2 or 3 (sony-ptp.md 6.6).
+        Only this evidence allows another try: after S2 a missing image may just be late.
+        """
+        focus = self.read_settings().value(SonyProp.FOCUS_INDICATION)
+        if focus in _NOT_FOCUSED:
+            raise AutofocusFailed(
+                "the camera could not focus (autofocus found nothing to focus on): use manual "
+                "focus (MF) on a telescope"
+            )
 
     def _release_quietly(self, pressed_s2: bool) -> None:
         """S2 up, then S1 up; a failure of the first does not skip the second."""
@@ -428,7 +464,6 @@ class CaptureSequence:
         self,
         result: CaptureResult,
         before: PropertyTable,
-        autofocus: bool,
         phase: Callable[[CapturePhase, float], None],
     ) -> list[DownloadedFile]:
         """Wait until 0xD215 reports the files, then download every one until it says empty.
@@ -450,7 +485,7 @@ class CaptureSequence:
             seen_activity = seen_activity or status.processing
             now = self.clock.monotonic()
             if not seen_activity and now >= no_shot_after:
-                raise NoShotSeen(_no_shot_message(table, autofocus), result)
+                raise NoShotSeen(_no_shot_message(table), result)
             if now >= deadline:
                 raise CaptureTimeout(
                     "the camera did not deliver the image within "
@@ -481,20 +516,16 @@ def long_exposure_nr_may_be_on(table: PropertyTable) -> bool:
     return value is None or value == LENR_ON
 
 
-def _no_shot_message(table: PropertyTable, autofocus: bool) -> str:
+def _no_shot_message(table: PropertyTable) -> str:
     if table.value(SonyProp.SAVE_DESTINATION) == SAVE_CARD_ONLY:
         return (
             "the camera saved no image for the computer: set MENU > PC Remote > Still Img. Save "
             "Dest. to PC (or PC+Camera) on the camera"
         )
-    if autofocus:
-        return (
-            "the camera did not take a picture (with autofocus on it may have failed to focus: "
-            "use manual focus on a telescope)"
-        )
+    # Focus was confirmed before S2 (or focus is manual): do not blame autofocus.
     return (
-        "the camera did not take a picture: check that nothing holds its shutter button and that "
-        "its drive mode is Single Shooting, then try again"
+        "the camera did not take a picture (if one arrives later it is downloaded and saved): "
+        "check that nothing holds its shutter button and that its drive mode is Single Shooting"
     )
 
 

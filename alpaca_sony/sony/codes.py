@@ -74,7 +74,7 @@ class FormFlag(IntEnum):
 
 
 class ButtonState(IntEnum):
-    """Values of the S1/S2 button controls (swapped on bodies with inverted buttons)."""
+    """Values of the S1/S2 button controls: 1 release, 2 press, on every body (sony-ptp.md 14.1)."""
 
     UP = 1
     DOWN = 2

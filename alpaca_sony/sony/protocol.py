@@ -293,7 +293,9 @@ class SonyCamera:
         self.set_property(table, SonyProp.SAVE_DESTINATION, wanted)
         return True
 
-    def ensure_images_reach_host(self, table: PropertyTable, also_card: bool) -> bool:
+    def ensure_images_reach_host(
+        self, table: PropertyTable, also_card: bool, *, may_send: bool = True
+    ) -> bool:
         """Make sure 0xD222 does not keep images on the card only; True if a value was sent.
 
         Raises:
@@ -302,14 +304,14 @@ class SonyCamera:
         """
         if table.value(SonyProp.SAVE_DESTINATION) != SAVE_CARD_ONLY:
             return False
-        if self.set_save_destination(table, also_card):
+        if may_send and self.set_save_destination(table, also_card):
             return True
         raise UnsupportedSetting(
             "the camera saves images to its memory card only, so none would reach the computer: "
             "set MENU > PC Remote > Still Img. Save Dest. to PC (or PC+Camera) on the camera"
         )
 
-    def ensure_single_shot(self, table: PropertyTable) -> bool:
+    def ensure_single_shot(self, table: PropertyTable, *, may_send: bool = True) -> bool:
         """Still Capture Mode (0x5013) must be single shooting; True if a value was sent.
 
         With continuous drive one press shoots several frames, with a self-timer the shot comes
@@ -322,7 +324,7 @@ class SonyCamera:
         if descriptor is None or descriptor.current == DRIVE_SINGLE:
             return False
         allowed = descriptor.allowed_values
-        if descriptor.writable and (not allowed or DRIVE_SINGLE in allowed):
+        if may_send and descriptor.writable and (not allowed or DRIVE_SINGLE in allowed):
             self.set_property(table, SonyProp.STILL_CAPTURE_MODE, DRIVE_SINGLE)
             return True
         raise UnsupportedSetting(

@@ -251,7 +251,7 @@ class UsbTransport:
 
     def write(self, data: bytes, timeout_s: float) -> None:
         try:
-            written = self._bulk_out.write(data, _ms(timeout_s))
+            written = self._write_once_more_if_stalled(data, timeout_s)
             if len(data) % self._max_packet_size == 0:
                 # A transfer that fills its last packet must end with a zero-length packet.
                 self._bulk_out.write(b"", _ms(timeout_s))
@@ -259,6 +259,17 @@ class UsbTransport:
             raise _translate(exc, "write") from exc
         if written != len(data):
             raise TransportError(f"USB write sent {written} of {len(data)} bytes")
+
+    def _write_once_more_if_stalled(self, data: bytes, timeout_s: float) -> int:
+        try:
+            return int(self._bulk_out.write(data, _ms(timeout_s)))
+        except usb.core.USBError as exc:
+            if exc.backend_error_code != _LIBUSB_PIPE and exc.errno != errno.EPIPE:
+                raise
+        # libgphoto2 usb.c ptp_usb_sendreq: "Clearing halt on OUT EP and retrying once."
+        log.warning("bulk OUT endpoint stalled; clearing the halt and retrying once")
+        self._bulk_out.clear_halt()
+        return int(self._bulk_out.write(data, _ms(timeout_s)))
 
     def read(self, size: int, timeout_s: float) -> memoryview:
         buffer = array.array("B", _ZERO) * size  # repeat is a memset, not a copy

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from alpaca_sony.camera.decode import ReadoutMode, Subframe
 from alpaca_sony.camera.exposure import CaptureOptions, ExposureRequest
+from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.state import CameraState
 from alpaca_sony.errors import CameraError
 from alpaca_sony.simulator.arw import read_sequence
@@ -292,3 +294,67 @@ def test_stopping_the_server_mid_exposure_keeps_the_image(
     assert not rig.worker.alive
     assert not rig.camera.body.buffer
     assert len(rig.files()) == 1 and rig.files()[0].endswith(".ARW")
+
+
+def test_an_image_shot_with_the_cameras_own_button_while_idle_is_recovered(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory()
+    rig.worker.connect()
+    rig.wait_for(lambda s: s.state == CameraState.IDLE)
+    # The DLL's idle loop downloads images that arrive without a host capture (sony-ptp.md 6.3).
+    rig.camera.body.preload_stale_images(1)
+    snap = rig.wait_for(lambda s: len(s.saved_files) == 1, timeout_s=20)
+    assert snap.saved_files[0].endswith("_recovered.ARW") and not rig.camera.body.buffer
+
+
+def test_saving_never_overwrites_an_existing_original(tmp_path: Path) -> None:
+    folder = OriginalsFolder(tmp_path, 0)
+    first = folder.commit(folder.stage([b"first"]), "frame", "ARW")
+    second = folder.commit(folder.stage([b"second"]), "frame", "ARW")
+    assert first != second
+    assert (first.read_bytes(), second.read_bytes()) == (b"first", b"second")
+
+
+def test_an_image_that_comes_late_is_never_shot_again(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    # sony-ptp.md 14.3: a body still processing must never be re-triggered (a second shot).
+    rig = worker_factory(focus="AF-S", processing_s=8.0)
+    rig.camera.faults.hide_processing()
+    rig.worker.connect()
+    snap = _expose(rig, 0.5)
+    assert snap.state == CameraState.ERROR and "did not take a picture" in snap.message
+    assert len(rig.camera.body.shots) == 1
+    # The image arrives after all: the idle poll saves it, nothing is lost.
+    rig.clock.advance(10)
+    snap = rig.wait_for(lambda s: len(s.saved_files) == 1, timeout_s=20)
+    assert snap.saved_files[0].endswith("_recovered.ARW") and len(rig.camera.body.shots) == 1
+
+
+@pytest.mark.parametrize("drive", [0x0002, 0x8004], ids=["continuous-hi", "self-timer-10s"])
+def test_drive_mode_is_set_to_single_shot(
+    worker_factory: Callable[..., WorkerRig], drive: int
+) -> None:
+    # Sony's sample code sets 0x5013 to single shot; with continuous drive one press would
+    # shoot a burst, with a self-timer the shot comes 10 s late (sony-ptp.md 14.8).
+    rig = worker_factory()
+    rig.camera.body.props[SonyProp.STILL_CAPTURE_MODE].current = drive
+    rig.worker.connect()
+    snap = _expose(rig, 1 / 125)
+    assert snap.image_ready and len(rig.camera.body.shots) == 1
+    assert rig.camera.body.value(SonyProp.STILL_CAPTURE_MODE) == 0x0001
+    started = snap.exposure.started_monotonic
+    assert started is not None and rig.camera.body.shots[0].started_at - started < 0.5
+
+
+def test_a_card_only_destination_is_named_not_blamed_on_autofocus(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    rig = worker_factory(focus="AF-S")
+    prop = rig.camera.body.props[SonyProp.SAVE_DESTINATION]
+    prop.current, prop.get_set = 0x0010, 0x00  # "camera only", read-only over USB (v2)
+    rig.worker.connect()
+    snap = _expose(rig, 1 / 125)
+    assert snap.state == CameraState.ERROR and "Still Img. Save Dest." in snap.message
+    assert "focus" not in snap.message and rig.camera.body.shots == []

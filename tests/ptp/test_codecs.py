@@ -193,3 +193,9 @@ def test_object_info_garbage_never_crashes(data: bytes) -> None:
         ObjectInfo.decode(data)
     except MalformedData:
         pass
+
+
+def test_a_header_announcing_fewer_than_twelve_bytes_is_malformed() -> None:
+    # A container is at least its 12-byte header; a length of 8 cannot be a PTP container.
+    with pytest.raises(MalformedData):
+        unpack_header(bytes.fromhex("08000000 0300 0120 00000000"))

@@ -29,11 +29,15 @@ def _code(
 
 
 def test_session_rules(rig_factory: Callable[..., Rig]) -> None:
-    session = rig_factory(connect=False).session
+    rig = rig_factory(connect=False)
+    session = rig.session
     assert _code(session, SonyOp.SDIO_GET_ALL_EXT_DEVICE_PROP_INFO) == ResponseCode.SESSION_NOT_OPEN
     assert _code(session, OpCode.GET_DEVICE_INFO) == ResponseCode.OK
     session.open()
     assert _code(session, OpCode.OPEN_SESSION, (1,)) == ResponseCode.SESSION_ALREADY_OPEN
+    # That second OpenSession carried id 1, not 0: recorded, and cleared as made on purpose.
+    assert rig.camera.body.protocol_violations == ["OpenSession with transaction id 1, not 0"]
+    rig.camera.body.protocol_violations.clear()
     session.open()  # the driver closes the stale session and opens a fresh one
     assert session.is_open
 

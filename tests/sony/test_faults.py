@@ -119,7 +119,7 @@ def test_autofocus_miss_is_detected_within_a_bounded_time(rig_factory: Callable[
     plan = _plan(rig)
     rig.camera.faults.autofocus_miss()
     start = rig.clock.monotonic()
-    with pytest.raises(Exception, match="did not take a picture"):
+    with pytest.raises(Exception, match="could not focus"):
         rig.capture.expose(plan)
     assert rig.clock.monotonic() - start < 10
     assert rig.capture.expose(plan).files  # the next attempt focuses and shoots
@@ -131,3 +131,30 @@ def test_a_stalled_endpoint_is_cleared_and_the_read_retried(rig: Rig) -> None:
     rig.camera.faults.stall_bulk_in(2)  # stalls again after the retry: a typed error
     with pytest.raises(TransportError, match="Pipe"):
         rig.capture.read_settings()
+
+
+def test_a_file_shorter_than_its_object_info_is_an_error_not_a_saved_frame(rig: Rig) -> None:
+    plan = _plan(rig)
+    rig.camera.faults.short_object()
+    with pytest.raises(MalformedData, match="ObjectInfo said"):
+        rig.capture.expose(plan)
+
+
+def test_a_stalled_out_endpoint_is_cleared_and_the_write_retried(rig: Rig) -> None:
+    # libgphoto2 usb.c: "Clearing halt on OUT EP and retrying once" (sony-ptp.md 14.7).
+    rig.camera.faults.stall_bulk_out()
+    assert len(rig.capture.read_settings()) > 10
+    rig.camera.faults.stall_bulk_out(2)
+    with pytest.raises(TransportError, match="Pipe"):
+        rig.capture.read_settings()
+
+
+def test_open_session_that_times_out_after_a_host_crash_gets_a_device_reset(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    # libgphoto2 library.c camera_init: an I/O error from OpenSession -> class request 0x66.
+    rig = rig_factory(connect=False)
+    rig.camera.faults.stall(OpCode.OPEN_SESSION)
+    rig.sony.connect()
+    assert rig.camera.device_resets == 1
+    assert rig.capture.read_settings()

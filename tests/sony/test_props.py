@@ -12,6 +12,7 @@ from alpaca_sony.errors import MalformedData
 from alpaca_sony.ptp.codes import DataType
 from alpaca_sony.ptp.container import unpack_header
 from alpaca_sony.simulator.properties import SimProperty, build_properties, encode_all
+from alpaca_sony.sony.capture import shutter_ladder
 from alpaca_sony.sony.codes import FormFlag, SonyProp
 from alpaca_sony.sony.models import MODELS
 from alpaca_sony.sony.props import parse_all_properties
@@ -204,3 +205,16 @@ def test_truncated_tables_are_malformed(props: list[SimProperty], data: st.DataO
 def test_specific_garbage_is_named(payload: bytes, message: str) -> None:
     with pytest.raises(MalformedData, match=message):
         parse_all_properties(payload, False)
+
+
+def test_the_driver_chooses_from_the_second_list_of_a_v3_descriptor(a7sm3_payload: bytes) -> None:
+    # sony-ptp.md 14.5: libgphoto2 and Sony's sample code use the second (Get/Set) list; in the
+    # real ILCE-7SM3 dump the first list of 0x500E is empty and the second holds 13 values.
+    table = parse_all_properties(a7sm3_payload, True)
+    program = table[SonyProp.EXPOSURE_PROGRAM]
+    assert program.values == () and len(program.allowed_values) == 13
+    assert program.allowed_values == program.valid_values
+    shutter = table[SonyProp.SHUTTER_SPEED]
+    assert shutter_ladder(table, None)[0] == 0 and len(shutter_ladder(table, None)) == len(
+        set(shutter.valid_values or ())
+    )
