@@ -92,6 +92,7 @@ class Runtime:
         self.devices: list[CameraDevice] = []
         self._server: BaseWSGIServer | MultiSocketServer | None = None
         self._thread: threading.Thread | None = None
+        self._http_closing = threading.Event()
         self._stoppers: list[Callable[[], None]] = []
 
     # -- cameras -------------------------------------------------------------------------------
@@ -173,12 +174,27 @@ class Runtime:
             app, host=server_cfg.host, port=server_cfg.port, threads=server_cfg.threads
         )
         port = int(getattr(self._server, "effective_port", server_cfg.port))
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
         self._thread.start()
-        self._stoppers.insert(0, self._server.close)
+        self._stoppers.insert(0, self._close_http)
         log.info("Alpaca server on http://%s:%d/ (setup: /setup)", server_cfg.host, port)
         self._start_discovery(port)
         return port
+
+    def _serve_http(self) -> None:
+        assert self._server is not None  # noqa: S101 - start() sets it first
+        try:
+            self._server.run()
+        except OSError:
+            # close() from another thread pulls the sockets out from under waitress's select
+            # loop (EBADF); only an error while still serving is one.
+            if not self._http_closing.is_set():
+                raise
+
+    def _close_http(self) -> None:
+        self._http_closing.set()
+        if self._server is not None:
+            self._server.close()
 
     def _start_discovery(self, port: int) -> None:
         discovery = self.config.discovery
