@@ -22,10 +22,10 @@ from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import load, with_overrides
 from alpaca_sony.errors import AlpacaSonyError
 from alpaca_sony.log import setup_logging
-from alpaca_sony.runtime import Runtime
+from alpaca_sony.runtime import Runtime, SimulatorChoice, simulator_backend
 from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
 from alpaca_sony.sony.connection import open_camera, survey
-from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS
+from alpaca_sony.sony.models import DEFAULT_MODEL
 from alpaca_sony.sony.values import Iso, ShutterSpeed
 from alpaca_sony.transport.usb import default_backend
 
@@ -33,16 +33,12 @@ log = logging.getLogger("alpaca_sony.cli")
 
 
 def _backend(args: argparse.Namespace, clock: Clock) -> Any:
-    if args.simulator is None:
+    if args.simulator is None and args.simulator_report is None:
         return default_backend()
-    from alpaca_sony.simulator.body import BodySettings
-    from alpaca_sony.simulator.camera import SimulatedCamera
-    from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-
-    if args.simulator not in MODELS:
-        raise AlpacaSonyError(f"unknown model {args.simulator!r}; choose from {', '.join(MODELS)}")
-    camera = SimulatedCamera(clock, BodySettings(model=args.simulator, post_connect_settle_s=0.5))
-    return SimulatorBackend([camera], clock)
+    choice = SimulatorChoice(
+        args.simulator, args.simulator_report, args.simulator_reports, settle_s=0.5
+    )
+    return simulator_backend(choice, clock)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -102,7 +98,12 @@ def _serve(args: argparse.Namespace) -> int:
             "enabled": False if args.no_discovery else None,
             "mdns": False if args.no_mdns else None,
         },
-        camera={"simulator": args.simulator, "save_dir": args.save_dir},
+        camera={
+            "simulator": args.simulator,
+            "simulator_report": args.simulator_report,
+            "simulator_reports": args.simulator_reports,
+            "save_dir": args.save_dir,
+        },
     )
     if args.log_level is None:
         setup_logging(config.logging.level)
@@ -127,6 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
         const=DEFAULT_MODEL,
         metavar="MODEL",
         help=f"use the built-in simulated camera (default {DEFAULT_MODEL}) instead of USB",
+    )
+    parser.add_argument(
+        "--simulator-report",
+        metavar="FILE",
+        default=None,
+        help="simulate the body a libgphoto2 camera report (gphoto2 --summary output) describes",
+    )
+    parser.add_argument(
+        "--simulator-reports",
+        metavar="DIR",
+        default=None,
+        help="folder of libgphoto2 reports --simulator takes the model's facts from "
+        "(default ../shared/samples/libgphoto2-sony if present)",
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument("--host", default=None, help="address to serve on (default 0.0.0.0)")

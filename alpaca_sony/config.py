@@ -32,6 +32,10 @@ class DiscoverySettings:
 @dataclass(frozen=True)
 class CameraSettings:
     simulator: str | None = None  # a model name: serve the built-in simulated body
+    simulator_report: str | None = None  # a libgphoto2 report file: serve the body it describes
+    # Where --simulator looks for the model's report (None: ../shared/samples/libgphoto2-sony
+    # beside the working directory or the checkout; "": only the built-in table).
+    simulator_reports: str | None = None
     save_dir: str = "~/alpaca-sony/originals"
     save_originals: bool = True
     keep_jpeg: bool = False

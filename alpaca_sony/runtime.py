@@ -7,6 +7,7 @@ waitress; discovery and mDNS announce it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import Config
 from alpaca_sony.errors import ConfigError
 from alpaca_sony.sony.connection import open_camera, survey
-from alpaca_sony.sony.models import MODELS, CameraModel, model_for
+from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel, model_for
 from alpaca_sony.transport.usb import default_backend
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,43 @@ class _Found:
     model: CameraModel | None
 
 
-def _simulator_backend(model: str, clock: Clock) -> Any:
+def simulator_backend(camera: SimulatorChoice, clock: Clock) -> Any:
+    """The simulated body the settings name, behind the production pyusb code."""
     from alpaca_sony.simulator.body import BodySettings
     from alpaca_sony.simulator.camera import SimulatedCamera
     from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+    from alpaca_sony.simulator.report import load_report
 
-    if model not in MODELS:
-        raise ConfigError(f"unknown simulator model {model!r}; choose from {', '.join(MODELS)}")
-    return SimulatorBackend([SimulatedCamera(clock, BodySettings(model=model))], clock)
+    if camera.report:
+        settings = BodySettings(report=load_report(camera.report))
+    else:
+        model = camera.model or DEFAULT_MODEL
+        if model not in MODELS:
+            raise ConfigError(
+                f"unknown model {model!r} for the simulator: choose one of {', '.join(MODELS)}, "
+                "or give the body's libgphoto2 report with --simulator-report FILE"
+            )
+        settings = BodySettings(model=model, reports_dir=camera.reports_dir)
+    if camera.settle_s is not None:
+        settings = dataclasses.replace(settings, post_connect_settle_s=camera.settle_s)
+    return SimulatorBackend([SimulatedCamera(clock, settings)], clock)
+
+
+@dataclass(frozen=True)
+class SimulatorChoice:
+    """Which simulated body to serve: a report file, or a model (with its report if found)."""
+
+    model: str | None = None
+    report: str | None = None
+    reports_dir: str | None = None
+    settle_s: float | None = None  # None: the body's own startup wait
+
+    @classmethod
+    def from_config(cls, config: Config, settle_s: float | None = None) -> SimulatorChoice | None:
+        camera = config.camera
+        if not camera.simulator and not camera.simulator_report:
+            return None
+        return cls(camera.simulator, camera.simulator_report, camera.simulator_reports, settle_s)
 
 
 class Runtime:
@@ -55,13 +85,14 @@ class Runtime:
     def __init__(self, config: Config, clock: Clock | None = None, backend: Any = None):
         self.config = config
         self.clock = clock or SystemClock()
-        simulator = config.camera.simulator
+        simulator = SimulatorChoice.from_config(config)
         if backend is None:
-            backend = _simulator_backend(simulator, self.clock) if simulator else default_backend()
+            backend = simulator_backend(simulator, self.clock) if simulator else default_backend()
         self.backend = backend
         self.devices: list[CameraDevice] = []
         self._server: BaseWSGIServer | MultiSocketServer | None = None
         self._thread: threading.Thread | None = None
+        self._http_closing = threading.Event()
         self._stoppers: list[Callable[[], None]] = []
 
     # -- cameras -------------------------------------------------------------------------------
@@ -143,12 +174,27 @@ class Runtime:
             app, host=server_cfg.host, port=server_cfg.port, threads=server_cfg.threads
         )
         port = int(getattr(self._server, "effective_port", server_cfg.port))
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
         self._thread.start()
-        self._stoppers.insert(0, self._server.close)
+        self._stoppers.insert(0, self._close_http)
         log.info("Alpaca server on http://%s:%d/ (setup: /setup)", server_cfg.host, port)
         self._start_discovery(port)
         return port
+
+    def _serve_http(self) -> None:
+        assert self._server is not None  # noqa: S101 - start() sets it first
+        try:
+            self._server.run()
+        except OSError:
+            # close() from another thread pulls the sockets out from under waitress's select
+            # loop (EBADF); only an error while still serving is one.
+            if not self._http_closing.is_set():
+                raise
+
+    def _close_http(self) -> None:
+        self._http_closing.set()
+        if self._server is not None:
+            self._server.close()
 
     def _start_discovery(self, port: int) -> None:
         discovery = self.config.discovery

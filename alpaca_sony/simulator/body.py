@@ -6,6 +6,7 @@ up with the clock, so a 300 s BULB exposure under a FakeClock costs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -17,13 +18,17 @@ from alpaca_sony.clock import Clock
 from alpaca_sony.ptp.codes import EventCode, ResponseCode
 from alpaca_sony.ptp.datatypes import Value
 from alpaca_sony.simulator.faults import FaultPlan
+from alpaca_sony.simulator.profile import BodyProfile
 from alpaca_sony.simulator.properties import (
     BULB,
     FOCUS_MODES,
     SimProperty,
+    build_from_profile,
     build_properties,
     encode_all,
+    notch_ladders,
 )
+from alpaca_sony.simulator.report import find_report
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
     FORMAT_ARW,
@@ -32,7 +37,7 @@ from alpaca_sony.sony.codes import (
     SonyControl,
     SonyProp,
 )
-from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel
+from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel, Quirks
 from alpaca_sony.sony.values import STILL_FORMAT_TO_COMPRESSION
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,7 @@ _CONTINUOUS_DRIVES = {0x0002, 0x8010, 0x8012, 0x8013, 0x8014, 0x8015}
 _SELF_TIMER_DELAY_S = {0x8003: 5.0, 0x8004: 10.0, 0x8005: 2.0}
 _BURST_FRAMES = 3  # frames per press in a continuous drive (Sony's slowest is about 3 fps)
 SAVE_CARD_ONLY = 0x0010  # 0xD222 "Camera" (INDIGO label): the host gets nothing
+_SAVE_TO_HOST = 0x0001  # 0xD222 "PC" (INDIGO label)
 
 
 @dataclass
@@ -71,6 +77,10 @@ class BodySettings:
     # DeviceInfo.Model to report instead of ``model`` (a body the driver's table lacks); the
     # sensor and files stay those of ``model``.
     device_info_model: str | None = None
+    # The body's libgphoto2 report (simulator.report.load_report); None: the model's report from
+    # ``reports_dir`` when one exists, else the built-in table.
+    report: BodyProfile | None = None
+    reports_dir: str | None = None  # None: report.default_reports_dir(); "": never look
     serial_number: str = "00000000000000003256821130000001"
     usb_mode: str = "pc_remote"  # or "mtp", "mass_storage"
     program: str = "M"
@@ -78,7 +88,7 @@ class BodySettings:
     compression: int = 0x10  # RAW
     shutter: int = (1 << 16) | 125
     iso: int = 800
-    long_exposure_nr: bool = False  # v2 bodies: the menu setting the host cannot see
+    long_exposure_nr: bool | None = None  # None: the report's 0xD15B; v2 menu setting
     battery_percent: int = 80
     af_delay_s: float = 0.3
     af_min_pause_s: float = 0.5
@@ -155,37 +165,15 @@ class SimulatedBody:
         self.clock = clock
         self.settings = settings or BodySettings()
         self.faults = faults or FaultPlan()
-        model = MODELS.get(self.settings.model)
-        if model is None:
-            raise ValueError(f"unknown model {self.settings.model!r}; known: {sorted(MODELS)}")
-        self.model: CameraModel = model
-        self.v3 = model.protocol_version >= PROTOCOL_V3
-        s, q = self.settings, model.quirks
-        self.settle_s = (
-            STARTUP_WINDOW_S if s.post_connect_settle_s is None else s.post_connect_settle_s
-        )
-        self.controls_listed = (
-            not q.controls_missing_from_prop_list
-            if s.controls_in_prop_list is None
-            else s.controls_in_prop_list
-        )
-        self.idle_button_value = (
-            _IDLE_BUTTON_VALUE.get(model.model, _UP)
-            if s.idle_button_value is None
-            else s.idle_button_value
-        )
-        self.two_lists = q.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
-        self.props: dict[int, SimProperty] = build_properties(
-            model,
-            v3=self.v3,
-            program=s.program,
-            focus=s.focus,
-            compression=s.compression,
-            shutter=s.shutter,
-            iso=s.iso,
-            long_exposure_nr=s.long_exposure_nr,
-            battery_percent=s.battery_percent,
-        )
+        s = self.settings
+        profile = s.report
+        if profile is None and s.reports_dir != "":
+            profile = find_report(s.model, s.reports_dir)
+        self.profile: BodyProfile | None = profile
+        if profile is None:
+            self._from_table()
+        else:
+            self._from_profile(profile)
         self._render = render
         self._lock = threading.RLock()
         self.events: deque[tuple[int, tuple[int, ...]]] = deque()
@@ -210,6 +198,84 @@ class SimulatedBody:
         self.card: list[CapturedFile] = []  # files saved to the memory card only
         for control in (SonyControl.S1_BUTTON, SonyControl.S2_BUTTON):
             self._set(control, self.idle_button_value)
+
+    def _from_table(self) -> None:
+        """The built-in body: the model table's lists (no report exists for this model)."""
+        s = self.settings
+        model = MODELS.get(s.model)
+        if model is None:
+            raise ValueError(f"unknown model {s.model!r}; known: {sorted(MODELS)}")
+        self.model: CameraModel = model
+        self.v3 = model.protocol_version >= PROTOCOL_V3
+        q = model.quirks
+        self.settle_s = _settle_s(s)
+        self.controls_listed = (
+            not q.controls_missing_from_prop_list
+            if s.controls_in_prop_list is None
+            else s.controls_in_prop_list
+        )
+        self.idle_button_value = (
+            _IDLE_BUTTON_VALUE.get(model.model, _UP)
+            if s.idle_button_value is None
+            else s.idle_button_value
+        )
+        self.two_lists = q.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
+        self.props: dict[int, SimProperty] = build_properties(
+            model,
+            v3=self.v3,
+            program=s.program,
+            focus=s.focus,
+            compression=s.compression,
+            shutter=s.shutter,
+            iso=s.iso,
+            long_exposure_nr=bool(s.long_exposure_nr),
+            battery_percent=s.battery_percent,
+        )
+        self.notch_ladders: dict[int, tuple[Value, ...]] = {}
+
+    def _from_profile(self, profile: BodyProfile) -> None:
+        """A body built from its libgphoto2 report; behaviour the report cannot show is ours."""
+        pc_remote, why = profile.pc_remote()
+        changes: dict[str, object] = {"model": profile.model}
+        if self.settings.long_exposure_nr is None and profile.long_exposure_nr() is None:
+            # The report cannot show it (v2 bodies have no 0xD15B): Sony ships it on (14.3).
+            changes["long_exposure_nr"] = True
+        if not pc_remote:
+            changes["usb_mode"] = "mtp"  # the report shows an MTP-only body
+        self.settings = s = dataclasses.replace(self.settings, **changes)  # type: ignore[arg-type]
+        version, version_why = profile.protocol_version()
+        log.info(
+            "simulated %s from %s: protocol 0x%04X (%s); %s",
+            profile.model, profile.source, version, version_why,
+            "PC remote" if pc_remote else f"no PC remote ({why})",
+        )  # fmt: skip
+        self.model = _geometry_model(profile.model)
+        self.v3 = version >= PROTOCOL_V3
+        self.settle_s = _settle_s(s)
+        listed = profile.controls_listed()
+        if s.controls_in_prop_list is not None:
+            listed = s.controls_in_prop_list
+        # Not shown (ILCE-7M5): v3 bodies leave the controls out of 0x9209 (sony-ptp.md 4.2).
+        self.controls_listed = (not self.v3) if listed is None else listed
+        self.two_lists = profile.two_enum_lists() if s.two_enum_lists is None else s.two_enum_lists
+        idle = s.idle_button_value
+        if idle is None:  # as reported (sony-ptp.md 14.2); 1 where the report shows none
+            idle = profile.idle_button_value()
+        self.idle_button_value = _UP if idle is None else idle
+        self.props = build_from_profile(
+            profile,
+            program=s.program,
+            focus=s.focus,
+            compression=s.compression,
+            shutter=s.shutter,
+            iso=s.iso,
+            long_exposure_nr=s.long_exposure_nr,
+            battery_percent=s.battery_percent,
+            idle_button_value=self.idle_button_value,
+            drive=DRIVE_SINGLE,
+            destination=_SAVE_TO_HOST,
+        )
+        self.notch_ladders = notch_ladders(self.props)
 
     # -- session life cycle ------------------------------------------------------------------
 
@@ -319,11 +385,12 @@ class SimulatedBody:
         with self._lock:
             self.advance()
             prop = self.props.get(code)
-            if prop is None or not prop.values:
+            steps_along = self.notch_ladders.get(code) or (prop.values if prop else ())
+            if prop is None or not steps_along:
                 return
             if code == SonyProp.SHUTTER_SPEED and not self._shutter_changeable():
                 return
-            ladder = list(prop.values)
+            ladder = list(steps_along)
             if code == SonyProp.SHUTTER_SPEED and not self._in_manual():
                 ladder = [v for v in ladder if v != BULB]
             # A notch applied before the previous one landed starts from the pending value.
@@ -501,7 +568,8 @@ class SimulatedBody:
         # JPEG first, then RAW (sony-ptp.md 6.5); INDIGO's A7R IV session saw RAW first (14.9).
         if self.settings.raw_before_jpeg:
             shot.files.reverse()
-        if self.props[SonyProp.SAVE_DESTINATION].current == SAVE_CARD_ONLY:
+        destination = self.props.get(SonyProp.SAVE_DESTINATION)  # absent in sony-a6000.txt
+        if destination is not None and destination.current == SAVE_CARD_ONLY:
             # Saved to the memory card only: nothing reaches the host (sony-ptp.md 14.8).
             self.card.extend(shot.files)
             return
@@ -592,3 +660,36 @@ class SimulatedBody:
 
             return file.data(lambda f: render_file(self, f))
         return file.data(self._render)
+
+
+# A product id no table knows, for simulated bodies outside the model table (the driver then names
+# the body by its USB product string, as it does for a real unknown body).
+UNKNOWN_BODY_PID = 0x0FFF
+
+
+def _settle_s(settings: BodySettings) -> float:
+    # Every body, known or not, from the body's own constant (STARTUP_WINDOW_S above).
+    if settings.post_connect_settle_s is not None:
+        return settings.post_connect_settle_s
+    return STARTUP_WINDOW_S
+
+
+def _geometry_model(name: str) -> CameraModel:
+    """The table entry for the sensor geometry; a stand-in with the default geometry otherwise."""
+    model = MODELS.get(name)
+    if model is not None:
+        return model
+    stand_in = MODELS[DEFAULT_MODEL]
+    log.info(
+        "the model table has no %s: the simulated body uses the %s sensor geometry (%dx%d)",
+        name, stand_in.model, stand_in.sensor.raw_width, stand_in.sensor.raw_height,
+    )  # fmt: skip
+    return dataclasses.replace(
+        stand_in,
+        model=name,
+        display_name=name,
+        control_pids=(UNKNOWN_BODY_PID,),
+        mtp_pids=(UNKNOWN_BODY_PID,),
+        quirks=Quirks(),
+        sources=f"not in the model table: {stand_in.model} geometry",
+    )

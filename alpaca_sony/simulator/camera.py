@@ -14,14 +14,24 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.ptp.codes import ContainerType, EventCode, OpCode, ResponseCode
 from alpaca_sony.ptp.container import HEADER_SIZE, pack_header, pack_params
 from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Writer
-from alpaca_sony.simulator.body import BOOT_PAUSE_S, BodySettings, CapturedFile, SimulatedBody
+from alpaca_sony.simulator.body import (
+    BOOT_PAUSE_S,
+    UNKNOWN_BODY_PID,
+    BodySettings,
+    CapturedFile,
+    SimulatedBody,
+)
 from alpaca_sony.simulator.faults import FaultPlan
+from alpaca_sony.simulator.profile import BodyProfile
+from alpaca_sony.simulator.report import load_report, parse_report
 from alpaca_sony.simulator.usb_device import UsbIdentity, UsbNoDevice, UsbOverflow, UsbPipe
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
@@ -71,7 +81,8 @@ class SimulatedCamera:
         self.settings = self.body.settings
         model = self.body.model
         mode = self.settings.usb_mode
-        pid = model.control_pids[0]
+        # A body with no PC-remote id (MTP-only, e.g. DSC-RX100) shows its MTP id either way.
+        pid = (model.control_pids or model.mtp_pids or (UNKNOWN_BODY_PID,))[0]
         if mode == "mtp" and model.mtp_pids:
             pid = model.mtp_pids[0]
         self._identity = UsbIdentity(
@@ -525,6 +536,9 @@ class SimulatedCamera:
         return ResponseCode.OK
 
     def _device_info(self) -> DeviceInfo:
+        profile = self.body.profile
+        if profile is not None:
+            return _reported_device_info(self.body, profile.operations, profile)
         model = self.body.model
         pc_remote = self.settings.usb_mode == "pc_remote"
         operations = _STANDARD_OPERATIONS + (_SDIO_OPERATIONS if pc_remote else _MTP_OPERATIONS)
@@ -549,3 +563,65 @@ class SimulatedCamera:
             device_version="3.00" if self.body.v3 else "1.00",
             serial_number=self.settings.serial_number,
         )
+
+    @classmethod
+    def from_report(
+        cls,
+        report: str | Path,
+        clock: Clock | None = None,
+        faults: FaultPlan | None = None,
+        **settings: Any,
+    ) -> SimulatedCamera:
+        """A simulated body built from a libgphoto2 report: a file path, or the report's text.
+
+        Raises:
+            ReportError: the file cannot be read or is not a camera report.
+        """
+        text = str(report)
+        profile = parse_report(text) if "\n" in text else load_report(Path(text))
+        return cls(clock, BodySettings(report=profile, **settings), faults)
+
+
+# PC-remote operations for a report that shows no DeviceInfo: the set every PC-remote DeviceInfo in
+# the reports lists (sony-a7mr2.txt, sony-a6000.txt, sony-a77m2.txt, sony-a7r2.txt).
+_REPORTED_PC_REMOTE_OPERATIONS = (
+    0x1002, 0x1003, 0x1001, 0x1004, 0x1005, 0x1006, 0x1007, 0x1008, 0x1009, 0x100A, 0x101B,
+    0x9201, 0x9202, 0x9205, 0x9207, 0x9209,
+)  # fmt: skip
+# Events of those DeviceInfos: Sony_ObjectAdded, Sony_ObjectRemoved, Sony_PropertyChanged.
+_REPORTED_PC_REMOTE_EVENTS = (0xC201, 0xC202, 0xC203)
+# Display formats of the PC-remote summaries: JPEG and ARW (sony-a7r4.txt "JPEG, ..., ARW").
+_REPORTED_IMAGE_FORMATS = (0x3801, 0xB101)
+
+
+def _reported_device_info(
+    body: SimulatedBody, operations: tuple[int, ...] | None, profile: BodyProfile
+) -> DeviceInfo:
+    """DeviceInfo from the report where it shows a field, else the PC-remote set above."""
+    pc_remote = body.settings.usb_mode == "pc_remote"
+    if operations is None:
+        operations = _REPORTED_PC_REMOTE_OPERATIONS if pc_remote else _STANDARD_OPERATIONS
+    events = profile.events
+    if events is None:
+        events = _REPORTED_PC_REMOTE_EVENTS if pc_remote else (0x4004, 0x4005, 0x4006)
+    vendor = profile.vendor_extension_id
+    if vendor is None:
+        vendor = 0x11 if pc_remote else 0xFFFFFFFF
+    return DeviceInfo(
+        standard_version=profile.standard_version or 100,
+        vendor_extension_id=vendor,
+        vendor_extension_version=profile.vendor_extension_version or 100,
+        vendor_extension_desc=profile.vendor_extension_desc
+        or ("Sony PTP Extensions" if vendor == 0x11 else ""),
+        functional_mode=profile.functional_mode or 0,
+        operations_supported=operations,
+        events_supported=events,
+        device_properties_supported=profile.device_properties or (),
+        capture_formats=(),
+        image_formats=_REPORTED_IMAGE_FORMATS,
+        manufacturer=profile.manufacturer or "Sony Corporation",
+        model=body.settings.device_info_model or profile.model,
+        device_version=profile.device_version or ("3.00" if body.v3 else "1.00"),
+        # The reports' serials are masked ("0000...nnnn"): the USB serial, which must match it.
+        serial_number=body.settings.serial_number,
+    )

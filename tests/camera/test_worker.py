@@ -279,7 +279,7 @@ def test_save_destination_is_the_host_with_an_optional_card_copy(
 
 
 def test_v3_bodies_give_the_host_priority(worker_factory: Callable[..., WorkerRig]) -> None:
-    rig = worker_factory(model="ILCE-7M4")
+    rig = worker_factory(model="ILCE-7SM3")  # v3 by the 0x9202 dump in sony-a7sm3.txt
     rig.worker.connect()
     assert rig.camera.body.value(SonyProp.POSITION_KEY) == 1
     assert _expose(rig, 1.0).image_ready

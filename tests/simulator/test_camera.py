@@ -65,7 +65,7 @@ def test_v3_body_refuses_a_v2_initiator(rig_factory: Callable[..., Rig]) -> None
 
 
 def test_absolute_sets_are_validated(rig_factory: Callable[..., Rig]) -> None:
-    rig = rig_factory(model="ILCE-7M4")
+    rig = rig_factory(model="ILCE-7SM3")  # a v3 body (sony-a7sm3.txt): settable shutter list
     session = rig.session
     shutter = SonyOp.SDIO_SET_EXT_DEVICE_PROP_VALUE
     assert _code(

@@ -43,7 +43,7 @@ def _check_arw(rig: Rig, file: DownloadedFile, shot_number: int) -> None:
         ("ILCE-7M3", PROTOCOL_V2, 3200, 1 / 125),  # v2: notches, verified by reading back
         ("ILCE-6400", PROTOCOL_V2, 400, 2.5),
         ("ILCE-7RM4", PROTOCOL_V2, 1600, 30.0),  # S1/S2 read 2 at idle (sony-a7r4.txt)
-        ("ILCE-7M4", PROTOCOL_V3, 6400, 1 / 8000),  # v3: absolute sets
+        ("ILCE-7M4", PROTOCOL_V2, 6400, 1 / 8000),  # sony-a7m4.txt: v2 layout, Range shutter
         ("ILCE-7SM3", PROTOCOL_V3, 12800, 0.5),
     ],
 )
@@ -106,7 +106,7 @@ def test_handshake_retries_empty_ext_device_info(rig_factory: Callable[..., Rig]
 
 def test_v3_body_that_accepts_v2_initiator_falls_back(rig_factory: Callable[..., Rig]) -> None:
     # A v3 body answering the 0x012C request normally; the driver must take what comes back.
-    rig = rig_factory(model="ILCE-7M4", v3_rejects_v2_initiator=False)
+    rig = rig_factory(model="ILCE-7SM3", v3_rejects_v2_initiator=False)  # v3 by its 0x9202 dump
     assert rig.sony.is_v3
     table = rig.capture.read_settings()
     assert table[SonyProp.SHUTTER_SPEED].writable
