@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -304,12 +307,17 @@ def _call(port: int, method: str, member: str, body: str = "") -> object:
     return answer.get("Value")
 
 
-def test_cli_serves_a_reported_body_over_http(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _serving(report: Path, save_dir: Path, config_home: Path | None = None) -> Iterator[int]:
+    """A real alpaca-sony process serving the report's body on loopback; yields its port."""
+    env = dict(os.environ)
+    if config_home is not None:
+        env["XDG_CONFIG_HOME"] = str(config_home)
     server = subprocess.Popen(
-        [sys.executable, "-m", "alpaca_sony", "--simulator-report",
-         str(GPHOTO_REPORTS / "sony-a7r4.txt"), "--host", "127.0.0.1", "--port", "0",
-         "--no-discovery", "--no-mdns", "--save-dir", str(tmp_path)],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "alpaca_sony", "--simulator-report", str(report),
+         "--host", "127.0.0.1", "--port", "0", "--no-discovery", "--no-mdns",
+         "--save-dir", str(save_dir)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         assert server.stderr is not None
@@ -321,12 +329,7 @@ def test_cli_serves_a_reported_body_over_http(tmp_path: Path) -> None:
             )
             port = int(match.group(1)) if match else None
         assert port, "the server never said its port"
-        _call(port, "PUT", "connected", "Connected=True")
-        while not _call(port, "GET", "connected"):
-            assert time.monotonic() < deadline, "never connected"
-            time.sleep(0.05)
-        assert _call(port, "GET", "name") == "Sony a7R IV"  # the body the report describes
-        assert "ISO 800" in list(_call(port, "GET", "gains"))  # type: ignore[call-overload]
+        yield port
         server.send_signal(signal.SIGTERM)
         assert server.wait(30) == 0
     finally:
@@ -335,3 +338,56 @@ def test_cli_serves_a_reported_body_over_http(tmp_path: Path) -> None:
             server.wait(10)
         if server.stderr is not None:
             server.stderr.close()
+
+
+def _connect(port: int) -> None:
+    _call(port, "PUT", "connected", "Connected=True")
+    deadline = time.monotonic() + 60
+    while not _call(port, "GET", "connected"):
+        assert time.monotonic() < deadline, "never connected"
+        time.sleep(0.05)
+
+
+def _error_of(port: int, member: str) -> tuple[int, str]:
+    url = f"http://127.0.0.1:{port}/api/v1/camera/0/{member}?ClientID=1&ClientTransactionID=2"
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        answer = orjson.loads(reply.read())
+    return answer["ErrorNumber"], answer["ErrorMessage"]
+
+
+def test_cli_serves_a_reported_body_over_http(tmp_path: Path) -> None:
+    with _serving(GPHOTO_REPORTS / "sony-a7r4.txt", tmp_path) as port:
+        _connect(port)
+        assert _call(port, "GET", "name") == "Sony a7R IV"  # the body the report describes
+        assert "ISO 800" in list(_call(port, "GET", "gains"))  # type: ignore[call-overload]
+
+
+def test_a_reported_body_the_table_lacks_learns_its_size_and_keeps_it_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    # The real ILCE-1M2 report under a name no table has: the server must not invent a size,
+    # shoots, learns the size from the ARW through LibRaw, and the next process reports it.
+    report_file = tmp_path / "sony-unknown.txt"
+    text = (GPHOTO_REPORTS / "sony-a1m2.txt").read_text().replace("ILCE-1M2", "ILCE-9XZ")
+    report_file.write_text(text)
+    config_home = tmp_path / "config"
+    with _serving(report_file, tmp_path / "orig", config_home) as port:
+        _connect(port)
+        number, message = _error_of(port, "cameraxsize")
+        assert number == 0x40B and "ILCE-9XZ" in message and "take one exposure" in message
+        _call(port, "PUT", "startexposure", "Duration=0.01&Light=true")
+        deadline = time.monotonic() + 120
+        while not _call(port, "GET", "imageready"):
+            assert time.monotonic() < deadline, "the image never became ready"
+            time.sleep(0.05)
+        width, height = _call(port, "GET", "cameraxsize"), _call(port, "GET", "cameraysize")
+    saved = sorted(p.name for p in (tmp_path / "orig").iterdir())
+    assert len(saved) == 1 and "ILCE-9XZ" in saved[0]
+    # The simulated stand-in sensor's LibRaw visible size (the log names it; sony-ptp.md 9.1).
+    assert (width, height) == (6024, 4024)
+    assert (config_home / "alpaca-sony" / "learned-geometry.json").is_file()
+    with _serving(report_file, tmp_path / "orig", config_home) as port:
+        _connect(port)
+        assert _call(port, "GET", "cameraxsize") == width
+        assert _call(port, "GET", "cameraysize") == height
+        assert _call(port, "GET", "numy") == height
