@@ -20,11 +20,11 @@ from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.worker import facts_from
 from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import load, with_overrides
+from alpaca_sony.devices import open_camera, survey
 from alpaca_sony.errors import AlpacaSonyError
 from alpaca_sony.log import setup_logging
 from alpaca_sony.runtime import Runtime, SimulatorChoice, simulator_backend
 from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
-from alpaca_sony.sony.connection import open_camera, survey
 from alpaca_sony.sony.models import DEFAULT_MODEL
 from alpaca_sony.sony.values import Iso, ShutterSpeed
 from alpaca_sony.transport.usb import default_backend

@@ -60,12 +60,10 @@ class PtpResponseError(ProtocolError):
         code: the response code the camera sent.
     """
 
-    def __init__(self, operation: int, code: int, message: str | None = None):
-        from alpaca_sony.ptp.codes import response_name  # leaf lookup, avoids an import cycle
-
-        text = message or (
-            f"camera answered operation 0x{operation:04X} with 0x{code:04X} ({response_name(code)})"
-        )
+    def __init__(self, operation: int, code: int, code_name: str = "", message: str | None = None):
+        # The raiser (the PTP layer) names the code: this module is the leaf and imports nothing.
+        named = f" ({code_name})" if code_name else ""
+        text = message or f"camera answered operation 0x{operation:04X} with 0x{code:04X}{named}"
         super().__init__(text)
         self.operation = operation
         self.code = code

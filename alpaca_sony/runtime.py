@@ -26,8 +26,8 @@ from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import Config
+from alpaca_sony.devices import open_camera, survey
 from alpaca_sony.errors import ConfigError
-from alpaca_sony.sony.connection import open_camera, survey
 from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel, model_for
 from alpaca_sony.transport.usb import default_backend
 

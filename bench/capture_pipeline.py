@@ -30,10 +30,10 @@ def _worker(model: str, folder: Path):  # type: ignore[no-untyped-def]
     from alpaca_sony.camera.originals import OriginalsFolder
     from alpaca_sony.camera.worker import DeviceWorker
     from alpaca_sony.clock import SystemClock
+    from alpaca_sony.devices import open_camera
     from alpaca_sony.simulator.body import BodySettings
     from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-    from alpaca_sony.simulator.remote import RemoteCamera
-    from alpaca_sony.sony.connection import open_camera
+    from testing.remote import RemoteCamera
 
     clock = SystemClock()
     settings = BodySettings(model=model, post_connect_settle_s=0.0, processing_s=0.2)

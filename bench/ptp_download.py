@@ -90,8 +90,8 @@ def run_pyusb(trials: int) -> bool:
 
 
 def run_umockdev(trials: int) -> bool:
-    from alpaca_sony.simulator.umockdev.environment import ensure_preloaded
-    from alpaca_sony.simulator.umockdev.harness import UmockdevHarness
+    from testing.umockdev.environment import ensure_preloaded
+    from testing.umockdev.harness import UmockdevHarness
 
     ensure_preloaded()  # re-executes this script under umockdev-wrapper if needed
     camera = _camera(trials)

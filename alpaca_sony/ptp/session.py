@@ -19,7 +19,7 @@ from alpaca_sony.errors import (
     TransportError,
     TransportTimeout,
 )
-from alpaca_sony.ptp.codes import ContainerType, OpCode, ResponseCode
+from alpaca_sony.ptp.codes import ContainerType, OpCode, ResponseCode, response_name
 from alpaca_sony.ptp.container import (
     HEADER_SIZE,
     ContainerHeader,
@@ -158,7 +158,9 @@ class PtpSession:
                 reset_sent = True
                 continue
             if response.code != ResponseCode.SESSION_ALREADY_OPEN or closed_stale:
-                raise PtpResponseError(OpCode.OPEN_SESSION, response.code)
+                raise PtpResponseError(
+                    OpCode.OPEN_SESSION, response.code, response_name(response.code)
+                )
             log.info("the camera still had a session open; closing it and starting afresh")
             self.transaction(OpCode.CLOSE_SESSION, check=False)
             closed_stale = True
@@ -216,7 +218,7 @@ class PtpSession:
             self.transport.write(container, timeout)
         response, payload = self._receive(operation, tid, timeout)
         if check and response.code != ResponseCode.OK:
-            raise PtpResponseError(operation, response.code)
+            raise PtpResponseError(operation, response.code, response_name(response.code))
         return response, payload
 
     def _receive(self, operation: int, tid: int, timeout_s: float) -> tuple[Response, Payload]:

@@ -16,7 +16,7 @@ from alpaca_sony.errors import (
     PtpResponseError,
     UnsupportedSetting,
 )
-from alpaca_sony.ptp.codes import DataType, EventCode, OpCode, ResponseCode
+from alpaca_sony.ptp.codes import DataType, EventCode, OpCode, ResponseCode, response_name
 from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Reader, encode_value
 from alpaca_sony.ptp.session import Payload, PtpSession, Response
@@ -31,7 +31,7 @@ from alpaca_sony.sony.codes import (
 )
 from alpaca_sony.sony.models import CameraModel, model_for
 from alpaca_sony.sony.props import PropertyTable, parse_all_properties
-from alpaca_sony.transport.usb import PC_REMOTE_HOWTO
+from alpaca_sony.transport.advice import PC_REMOTE_HOWTO
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,9 @@ class SonyCamera:
                 version = PROTOCOL_V2
                 continue
             if response.code != ResponseCode.OK:
-                raise PtpResponseError(SonyOp.SDIO_GET_EXT_DEVICE_INFO, response.code)
+                raise PtpResponseError(
+                    SonyOp.SDIO_GET_EXT_DEVICE_INFO, response.code, response_name(response.code)
+                )
             if len(payload):
                 return ExtDeviceInfo.decode(payload.tobytes())
             self.clock.sleep(self.timing.ext_device_info_pause_s)
@@ -202,7 +204,7 @@ class SonyCamera:
                 self.clock.sleep(backoff)
                 backoff = min(backoff * 2, self.timing.busy_max_backoff_s)
         if check and response.code != ResponseCode.OK:
-            raise PtpResponseError(operation, response.code)
+            raise PtpResponseError(operation, response.code, response_name(response.code))
         return response, payload
 
     # -- properties --------------------------------------------------------------------------------

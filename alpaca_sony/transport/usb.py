@@ -1,4 +1,5 @@
-"""pyusb transport: the only module that talks to ``usb``.
+"""pyusb transport: the driver's only module that talks to ``usb`` (the simulator's pyusb backend
+stands in for libusb below it).
 
 Finds Sony bodies (VID 0x054C) exposing a still-image interface (class 6/1/1), claims it and moves
 bytes on its bulk and interrupt endpoints. The system libusb is used when present, else the copy
@@ -26,25 +27,13 @@ from alpaca_sony.errors import (
     TransportError,
     TransportTimeout,
 )
+from alpaca_sony.transport.advice import PC_REMOTE_HOWTO, UDEV_FIX
 
 log = logging.getLogger(__name__)
 
 SONY_VENDOR_ID = 0x054C
 STILL_IMAGE_CLASS = (6, 1, 1)
 MASS_STORAGE_CLASS = 8
-UDEV_RULE_FILE = "device/60-alpaca-sony.rules"
-UDEV_FIX = (
-    "install the udev rule shipped in device/: "
-    "sudo cp device/60-alpaca-sony.rules /etc/udev/rules.d/ && "
-    "sudo udevadm control --reload && sudo udevadm trigger, "
-    "add your user to the plugdev group, then unplug and replug the camera"
-)
-PC_REMOTE_HOWTO = (
-    "on the camera set MENU > Network (or Setup) > USB Connection (or 'USB Connection Mode') to "
-    "'PC Remote' (on a7R IV-generation bodies also MENU > Network > PC Remote Function > "
-    "PC Remote: On), then reconnect the cable"
-)
-
 _ZERO = (0,)
 _LIBUSB_NO_DEVICE = -4
 _LIBUSB_BUSY = -6

@@ -16,10 +16,10 @@ from alpaca_sony.alpaca.camera_device import CameraDevice
 from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
+from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-from alpaca_sony.sony.connection import open_camera
 from alpaca_sony.sony.models import MODELS
 from tests.camera.conftest import GatedClock
 

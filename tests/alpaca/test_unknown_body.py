@@ -20,10 +20,10 @@ from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
 from alpaca_sony.camera.geometry import FILE_NAME, GeometryCache, default_folder
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
+from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-from alpaca_sony.sony.connection import open_camera
 from alpaca_sony.sony.models import MODELS, model_for
 from tests.alpaca.conftest import SERVER, Api
 from tests.camera.conftest import GatedClock

@@ -15,10 +15,10 @@ from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.state import CameraSnapshot, CameraState
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
 from alpaca_sony.clock import FakeClock
+from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-from alpaca_sony.sony.connection import open_camera
 
 
 class GatedClock(FakeClock):

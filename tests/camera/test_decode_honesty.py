@@ -30,11 +30,11 @@ from alpaca_sony.camera.geometry import GeometryCache
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.state import CameraState
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
+from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.arw import write_arw
 from alpaca_sony.simulator.body import BodySettings, CapturedFile
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-from alpaca_sony.sony.connection import open_camera
 from alpaca_sony.sony.models import MODELS
 from tests.alpaca.conftest import SERVER, Api
 from tests.camera.conftest import GatedClock

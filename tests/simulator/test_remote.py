@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from alpaca_sony.clock import SystemClock
+from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-from alpaca_sony.simulator.remote import RemoteCamera
 from alpaca_sony.sony.capture import CaptureSequence, CaptureTiming, plan_exposure, shutter_ladder
-from alpaca_sony.sony.connection import open_camera
+from testing.remote import RemoteCamera
 
 
 def test_remote_camera_takes_and_delivers_a_picture() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from alpaca_sony.simulator.umockdev.environment import DEBIAN_PACKAGES, WRAPPER
+from testing.umockdev.environment import DEBIAN_PACKAGES, WRAPPER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def umockdev_environment() -> None:
             pytrace=False,
         )
     check = subprocess.run(
-        [sys.executable, "-m", "alpaca_sony.simulator.umockdev", "--check"],
+        [sys.executable, "-m", "testing.umockdev", "--check"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alpaca_sony.simulator.umockdev.runner import run_under_harness
+from testing.umockdev.runner import run_under_harness
 from tests.umockdev.conftest import ROOT
 
 SCENARIOS = "tests/umockdev/capture_scenario.py"

@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from alpaca_sony.simulator.umockdev.descriptors import (
+from alpaca_sony.simulator.usb_device import UsbIdentity
+from testing.umockdev.descriptors import (
     configuration_descriptor,
     device_descriptor,
     string_descriptor,
     umockdev_description,
 )
-from alpaca_sony.simulator.umockdev.environment import DEBIAN_PACKAGES, UmockdevUnavailable
-from alpaca_sony.simulator.umockdev.harness import UmockdevHarness
-from alpaca_sony.simulator.umockdev.runner import run_under_harness
-from alpaca_sony.simulator.usb_device import UsbIdentity
+from testing.umockdev.environment import DEBIAN_PACKAGES, UmockdevUnavailable
+from testing.umockdev.harness import UmockdevHarness
+from testing.umockdev.runner import run_under_harness
 from tests.umockdev.umockdev_runner import LoopbackFunction
 
 pytestmark = pytest.mark.umockdev

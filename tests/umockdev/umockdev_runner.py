@@ -7,7 +7,7 @@ failures are assertion errors (exit code 1, traceback on stderr).
 
 Run one by hand::
 
-    python -m alpaca_sony.simulator.umockdev \
+    python -m testing.umockdev \
         tests.umockdev.umockdev_runner:make_loopback \
         tests.umockdev.umockdev_runner:scenario_roundtrip
 """
@@ -29,17 +29,17 @@ import usb.backend.libusb1
 import usb.core
 import usb.util
 
-from alpaca_sony.simulator.umockdev.harness import UmockdevHarness
-from alpaca_sony.simulator.umockdev.usbfs_abi import (
-    USBDEVFS_REAPURB,
-    USBDEVFS_SUBMITURB,
-    USBDEVFS_URB_TYPE_BULK,
-)
 from alpaca_sony.simulator.usb_device import (
     UsbFault,
     UsbIdentity,
     UsbNoDevice,
     UsbStuck,
+)
+from testing.umockdev.harness import UmockdevHarness
+from testing.umockdev.usbfs_abi import (
+    USBDEVFS_REAPURB,
+    USBDEVFS_SUBMITURB,
+    USBDEVFS_URB_TYPE_BULK,
 )
 
 VENDOR_ID = 0x054C

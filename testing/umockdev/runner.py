@@ -1,6 +1,6 @@
 """Run Python code behind a harness: in a fresh ``umockdev-wrapper`` process, or as ``main``.
 
-``python -m alpaca_sony.simulator.umockdev [options] FACTORY TARGET [ARGS...]`` is :func:`main`;
+``python -m testing.umockdev [options] FACTORY TARGET [ARGS...]`` is :func:`main`;
 :func:`run_under_harness` starts that command as a child process.
 """
 
@@ -19,18 +19,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, NoReturn
 
-from alpaca_sony.simulator.umockdev.environment import (
+from alpaca_sony.simulator.usb_device import UsbFunction
+from testing.umockdev.environment import (
     UmockdevUnavailable,
     check_environment,
     ensure_preloaded,
     umockdev_command,
 )
-from alpaca_sony.simulator.umockdev.harness import UmockdevHarness, discard_all_test_beds
-from alpaca_sony.simulator.umockdev.usbfs_abi import (
+from testing.umockdev.harness import UmockdevHarness, discard_all_test_beds
+from testing.umockdev.usbfs_abi import (
     DEFAULT_CAPABILITIES,
     USBDEVFS_CAP_BULK_SCATTER_GATHER,
 )
-from alpaca_sony.simulator.usb_device import UsbFunction
 
 PACKAGE: Final = __name__.rpartition(".")[0]  # what ``python -m`` runs (its __main__)
 _UNAVAILABLE_EXIT_CODE: Final = 3
@@ -83,7 +83,7 @@ def run_under_harness(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``target`` in a fresh ``umockdev-wrapper`` Python process behind a harness.
 
-    The child runs ``python -m alpaca_sony.simulator.umockdev FACTORY TARGET ARGS...``.
+    The child runs ``python -m testing.umockdev FACTORY TARGET ARGS...``.
 
     Args:
         factory: ``"pkg.module:callable"`` or ``"path/file.py:callable"`` returning a
@@ -153,7 +153,7 @@ def _functions_from(made: Any) -> list[UsbFunction]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run Python code with simulated USB devices behind the real libusb.
 
-    ``python -m alpaca_sony.simulator.umockdev [options] FACTORY TARGET [ARGS...]``
+    ``python -m testing.umockdev [options] FACTORY TARGET [ARGS...]``
     calls ``TARGET(harness)`` (its int result is the exit code);
     ``... FACTORY -m MODULE [ARGS...]`` runs ``MODULE`` as ``__main__`` with ``ARGS``.
     ``FACTORY`` (``pkg.module:callable`` or ``file.py:callable``) returns the UsbFunction(s).

@@ -14,8 +14,9 @@ import struct
 import time
 from typing import Any, Protocol
 
-from alpaca_sony.simulator.umockdev.control import ControlRequests
-from alpaca_sony.simulator.umockdev.urbs import (
+from alpaca_sony.simulator.usb_device import UsbFault, UsbFunction
+from testing.umockdev.control import ControlRequests
+from testing.umockdev.urbs import (
     IO_ERROR_STATUS,
     ClientState,
     IoctlError,
@@ -24,7 +25,7 @@ from alpaca_sony.simulator.umockdev.urbs import (
     errno_for_fault,
     urb_status_for_fault,
 )
-from alpaca_sony.simulator.umockdev.usbfs_abi import (
+from testing.umockdev.usbfs_abi import (
     SETUP_SIZE,
     URB_ACTUAL_LENGTH_OFFSET,
     URB_BUFFER_OFFSET,
@@ -38,7 +39,6 @@ from alpaca_sony.simulator.umockdev.usbfs_abi import (
     USBDEVFS_URB_TYPE_INTERRUPT,
     USBDEVFS_URB_ZERO_PACKET,
 )
-from alpaca_sony.simulator.usb_device import UsbFault, UsbFunction
 
 logger = logging.getLogger(__name__)
 

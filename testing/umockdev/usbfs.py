@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
-from alpaca_sony.simulator.umockdev.descriptors import device_node, usb_speed_mbps
-from alpaca_sony.simulator.umockdev.transfers import UrbTransfers
-from alpaca_sony.simulator.umockdev.urbs import ClientState, IoctlError, errno_for_fault
-from alpaca_sony.simulator.umockdev.usbfs_abi import (
+from alpaca_sony.simulator.usb_device import UsbFault, UsbFunction
+from testing.umockdev.descriptors import device_node, usb_speed_mbps
+from testing.umockdev.transfers import UrbTransfers
+from testing.umockdev.urbs import ClientState, IoctlError, errno_for_fault
+from testing.umockdev.usbfs_abi import (
     USB_SPEED_FULL,
     USB_SPEED_HIGH,
     USB_SPEED_SUPER,
@@ -45,7 +46,6 @@ from alpaca_sony.simulator.umockdev.usbfs_abi import (
     USBDEVFS_SETINTERFACE,
     USBDEVFS_SUBMITURB,
 )
-from alpaca_sony.simulator.usb_device import UsbFault, UsbFunction
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Opening Sony bodies: USB device -> transport -> PTP session -> connected :class:`SonyCamera`,
-and a survey of what is attached (for ``alpaca-sony list``)."""
+and a survey of what is attached (for ``alpaca-sony list``). The one place that puts the USB
+transport, PTP and Sony layers together, so ``sony/`` never imports pyusb."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from alpaca_sony.ptp.session import PtpSession
 from alpaca_sony.sony.codes import SonyOp
 from alpaca_sony.sony.models import MODELS
 from alpaca_sony.sony.protocol import SonyCamera
+from alpaca_sony.transport.advice import PC_REMOTE_HOWTO
 from alpaca_sony.transport.usb import (
-    PC_REMOTE_HOWTO,
     InterfaceKind,
     UsbCameraInfo,
     UsbTransport,

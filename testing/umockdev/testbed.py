@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from alpaca_sony.simulator.umockdev.descriptors import (
+from alpaca_sony.simulator.usb_device import UsbFunction
+from testing.umockdev.descriptors import (
     device_node,
     sysfs_path,
     umockdev_description,
 )
-from alpaca_sony.simulator.umockdev.usbfs import UsbfsDevice
-from alpaca_sony.simulator.usb_device import UsbFunction
+from testing.umockdev.usbfs import UsbfsDevice
 
 
 @dataclass(eq=False)

@@ -7,13 +7,13 @@ import weakref
 from types import TracebackType
 from typing import Any
 
-from alpaca_sony.simulator.umockdev.descriptors import device_node
-from alpaca_sony.simulator.umockdev.environment import load_umockdev, require_preload
-from alpaca_sony.simulator.umockdev.testbed import HarnessBed
-from alpaca_sony.simulator.umockdev.urbs import UrbStats
-from alpaca_sony.simulator.umockdev.usbfs import UsbfsDevice
-from alpaca_sony.simulator.umockdev.usbfs_abi import DEFAULT_CAPABILITIES
 from alpaca_sony.simulator.usb_device import UsbFunction
+from testing.umockdev.descriptors import device_node
+from testing.umockdev.environment import load_umockdev, require_preload
+from testing.umockdev.testbed import HarnessBed
+from testing.umockdev.urbs import UrbStats
+from testing.umockdev.usbfs import UsbfsDevice
+from testing.umockdev.usbfs_abi import DEFAULT_CAPABILITIES
 
 logger = logging.getLogger(__name__)
 

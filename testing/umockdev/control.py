@@ -12,12 +12,12 @@ import struct
 from collections.abc import Callable
 from typing import Final, Protocol, runtime_checkable
 
-from alpaca_sony.simulator.umockdev.descriptors import (
+from alpaca_sony.simulator.usb_device import UsbFunction
+from testing.umockdev.descriptors import (
     configuration_descriptor,
     device_descriptor,
     string_descriptor,
 )
-from alpaca_sony.simulator.usb_device import UsbFunction
 
 PTP_CANCEL_REQUEST: Final = 0x64
 PTP_DEVICE_RESET_REQUEST: Final = 0x66

@@ -35,8 +35,8 @@ or from any process (the helper spawns ``umockdev-wrapper``)::
 
 which is the command line (it re-executes itself under ``umockdev-wrapper`` when needed)::
 
-    python -m alpaca_sony.simulator.umockdev pkg.sim:make_function pkg.checks:main
-    python -m alpaca_sony.simulator.umockdev pkg.sim:make_function -m pkg.app ARGS...
+    python -m testing.umockdev pkg.sim:make_function pkg.checks:main
+    python -m testing.umockdev pkg.sim:make_function -m pkg.app ARGS...
 
 Handlers run on the test bed's GLib worker thread; a thread blocked in libusb has released the
 GIL, so no main loop is needed.

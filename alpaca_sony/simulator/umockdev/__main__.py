@@ -1,8 +1,0 @@
-"""``python -m alpaca_sony.simulator.umockdev``: see :func:`runner.main`."""
-
-from __future__ import annotations
-
-from alpaca_sony.simulator.umockdev.runner import exit_now, main
-
-if __name__ == "__main__":
-    exit_now(main())
