@@ -7,7 +7,7 @@ decode   raw-mode decode vs bare rawpy ``raw_image_visible.copy()`` of the same 
 memory   peak resident memory while a 61 MP ILCE-7RM4 frame goes through the whole pipeline,
          above the idle connected process; target <= 3x the frame's uint16 size.
 
-  python bench/capture_pipeline.py [latency|decode|memory|all] [--trials N]
+  python -m bench.capture_pipeline [latency|decode|memory|all] [--trials N]
 """
 
 from __future__ import annotations
@@ -22,31 +22,40 @@ import tempfile
 import time
 from pathlib import Path
 
+import rawpy
+
+from alpaca_sony.camera.decode import ReadoutMode, Subframe, decode
+from alpaca_sony.camera.exposure import CaptureOptions, ExposureRequest, ExposureRunner
+from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.camera.state import CameraState
+from alpaca_sony.camera.worker import DeviceWorker
+from alpaca_sony.clock import SystemClock
+from alpaca_sony.devices import open_camera
+from alpaca_sony.simulator.arw import star_field, write_arw
+from alpaca_sony.simulator.body import BodySettings
+from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+from alpaca_sony.sony.codes import CAPTURED_IMAGE_HANDLE
+from alpaca_sony.sony.models import MODELS
+from alpaca_sony.sony.protocol import DownloadedFile, SonyCamera
+from testing.remote import RemoteCamera
+
 TARGETS = {"latency": 0.150, "decode": 1.2, "memory": 3.0}
 
 
-def _worker(model: str, folder: Path):  # type: ignore[no-untyped-def]
-    from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
-    from alpaca_sony.camera.originals import OriginalsFolder
-    from alpaca_sony.camera.worker import DeviceWorker
-    from alpaca_sony.clock import SystemClock
-    from alpaca_sony.devices import open_camera
-    from alpaca_sony.simulator.body import BodySettings
-    from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-    from testing.remote import RemoteCamera
-
+def _worker(model: str, folder: Path) -> tuple[DeviceWorker, RemoteCamera, list[float]]:
+    """A connected worker on a body simulated in a child process, and the transfer end times."""
     clock = SystemClock()
     settings = BodySettings(model=model, post_connect_settle_s=0.0, processing_s=0.2)
     camera = RemoteCamera(settings)
     backend = SimulatorBackend([camera], clock)
     transfers: list[float] = []
 
-    def opener():  # type: ignore[no-untyped-def]
+    def opener() -> SonyCamera:
         sony = open_camera(backend, clock)
         download = sony.download
 
-        def timed_download(*args, **kwargs):  # type: ignore[no-untyped-def]
-            result = download(*args, **kwargs)
+        def timed_download(handle: int = CAPTURED_IMAGE_HANDLE) -> DownloadedFile | None:
+            result = download(handle)
             transfers.append(time.perf_counter())  # the camera's transfer just ended
             return result
 
@@ -60,16 +69,14 @@ def _worker(model: str, folder: Path):  # type: ignore[no-untyped-def]
     return worker, camera, transfers
 
 
-def _expose_and_wait(worker, seconds: float) -> float:  # type: ignore[no-untyped-def]
+def _expose_and_wait(worker: DeviceWorker, seconds: float) -> float:
     """Start an exposure; return the perf_counter time at which ImageReady was first seen."""
-    from alpaca_sony.camera.exposure import ExposureRequest
-
     worker.start_exposure(ExposureRequest(seconds))
     while True:
         snap = worker.snapshot()
         if snap.image_ready:
             return time.perf_counter()
-        if snap.state == 5:
+        if snap.state == CameraState.ERROR:
             raise RuntimeError(snap.message)
         time.sleep(0.0005)
 
@@ -77,7 +84,7 @@ def _expose_and_wait(worker, seconds: float) -> float:  # type: ignore[no-untype
 def latency(trials: int) -> bool:
     with tempfile.TemporaryDirectory() as folder:
         worker, camera, transfers = _worker("ILCE-7M3", Path(folder))
-        samples = []
+        samples: list[float] = []
         try:
             _expose_and_wait(worker, 1 / 125)  # warm-up: first decode loads LibRaw's tables
             for _ in range(trials):
@@ -97,12 +104,6 @@ def latency(trials: int) -> bool:
 
 
 def decode_ratio(trials: int) -> bool:
-    import rawpy
-
-    from alpaca_sony.camera.decode import ReadoutMode, Subframe, decode
-    from alpaca_sony.simulator.arw import star_field, write_arw
-    from alpaca_sony.sony.models import MODELS
-
     model = MODELS["ILCE-7M3"]
     data = write_arw(
         model, star_field(model, 1), exposure_s=1, iso=800, when=dt.datetime.now(dt.UTC)
@@ -135,8 +136,6 @@ def _rss_kib(field: str) -> int:
 
 
 def memory_child() -> int:
-    from alpaca_sony.sony.models import MODELS
-
     sensor = MODELS["ILCE-7RM4"].sensor
     frame_bytes = sensor.visible_width * sensor.visible_height * 2
     with tempfile.TemporaryDirectory() as folder:

@@ -8,7 +8,7 @@ Measured in one run, each the median of several downloads:
 Targets: ours <= 1.5x socket; ours >= 10x faster than baseline; our JSON payload built >= 5x
 faster than the baseline's ``json.dumps`` on the server side.
 
-    python bench/image_transfer.py [--trials N]
+    python -m bench.image_transfer [--trials N]
 """
 
 from __future__ import annotations

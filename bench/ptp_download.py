@@ -5,7 +5,7 @@ Both run in the same process over the same seam, interleaved, so machine noise h
   * umockdev: the real libusb under umockdev (target: >= 80 %), in a child process that runs
     under umockdev-wrapper.
 
-    python bench/ptp_download.py [--seam pyusb|umockdev|both] [--trials 7]
+    python -m bench.ptp_download [--seam pyusb|umockdev|both] [--trials 7]
 """
 
 from __future__ import annotations
@@ -39,8 +39,12 @@ def _camera(trials: int) -> SimulatedCamera:
     return camera
 
 
-def _measure(camera: SimulatedCamera, device: Any, trials: int) -> tuple[float, float, int]:
-    """Median seconds of a PTP GetObject and of a raw read of the same container; and its size."""
+def _measure(
+    camera: SimulatedCamera, built: list[bytearray], device: Any, trials: int
+) -> tuple[float, float, int]:
+    """Median seconds of a PTP GetObject and of a raw read of the same container; and its size.
+
+    ``built`` holds the container the camera built last (see ``_keep_containers``)."""
     transport = UsbTransport.open(device)
     sony = SonyCamera(PtpSession(transport), SystemClock())
     sony.connect()
@@ -55,7 +59,7 @@ def _measure(camera: SimulatedCamera, device: Any, trials: int) -> tuple[float, 
         _, payload = sony.session.transaction(OpCode.GET_OBJECT, (CAPTURED_IMAGE_HANDLE,))
         ptp_times.append(time.perf_counter() - start)
         assert len(payload) == info.compressed_size
-        container = camera._containers_for_bench  # type: ignore[attr-defined]
+        container = built[-1]
         size = len(container)
         camera.queue_raw_transfer(container)
         start = time.perf_counter()
@@ -84,9 +88,9 @@ def run_pyusb(trials: int) -> bool:
     from alpaca_sony.transport.usb import find_sony_devices
 
     camera = _camera(trials)
-    _keep_containers(camera)
+    built = _keep_containers(camera)
     device = next(find_sony_devices(SimulatorBackend([camera])))
-    return _report("pyusb", *_measure(camera, device, trials))
+    return _report("pyusb", *_measure(camera, built, device, trials))
 
 
 def run_umockdev(trials: int) -> bool:
@@ -95,21 +99,22 @@ def run_umockdev(trials: int) -> bool:
 
     ensure_preloaded()  # re-executes this script under umockdev-wrapper if needed
     camera = _camera(trials)
-    _keep_containers(camera)
+    built = _keep_containers(camera)
     with UmockdevHarness(camera) as harness:
-        return _report("umockdev", *_measure(camera, harness.find(), trials))
+        return _report("umockdev", *_measure(camera, built, harness.find(), trials))
 
 
-def _keep_containers(camera: SimulatedCamera) -> None:
+def _keep_containers(camera: SimulatedCamera) -> list[bytearray]:
     """Remember each downloaded container so the raw read can replay exactly the same bytes."""
     original = camera._container
+    built: list[bytearray] = []
 
     def container(file: Any) -> bytearray:
-        built = original(file)
-        camera._containers_for_bench = built  # type: ignore[attr-defined]
-        return built
+        built[:] = [original(file)]
+        return built[0]
 
     camera._container = container  # type: ignore[method-assign]
+    return built
 
 
 def main() -> int:
@@ -124,7 +129,15 @@ def main() -> int:
         return 0 if run_umockdev(args.trials) else 1
     ok = run_pyusb(args.trials)
     child = subprocess.run(
-        [sys.executable, __file__, "--seam", "umockdev", "--trials", str(args.trials)],
+        [
+            sys.executable,
+            "-m",
+            "bench.ptp_download",
+            "--seam",
+            "umockdev",
+            "--trials",
+            str(args.trials),
+        ],
         check=False,
     )
     return 0 if ok and child.returncode == 0 else 1
