@@ -10,7 +10,6 @@ import logging
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from alpaca_sony.errors import (
     DeviceDisconnected,
@@ -88,12 +87,6 @@ class Payload:
             if len(out) >= size:
                 break
         return bytes(out)
-
-    def write_to(self, stream: BinaryIO) -> int:
-        """Write every chunk to ``stream``; returns the byte count."""
-        for chunk in self._chunks:
-            stream.write(chunk)
-        return self._length
 
 
 class PtpSession:
