@@ -195,6 +195,8 @@ class Runtime:
         self._http_closing.set()
         if self._server is not None:
             self._server.close()
+            # A one-socket waitress server's close() leaves its worker threads waiting for tasks.
+            self._server.task_dispatcher.shutdown()
 
     def _start_discovery(self, port: int) -> None:
         discovery = self.config.discovery
