@@ -65,12 +65,8 @@ class Payload:
     def __len__(self) -> int:
         return self._length
 
-    @property
-    def chunks(self) -> tuple[memoryview, ...]:
-        """The pieces in order."""
-        return tuple(self._chunks)
-
     def __iter__(self) -> Iterator[memoryview]:
+        """The pieces in order."""
         return iter(self._chunks)
 
     def tobytes(self) -> bytes:

@@ -1,4 +1,5 @@
-"""pyusb transport: the only module that talks to ``usb``.
+"""pyusb transport: the driver's only module that talks to ``usb`` (the simulator's backend plugs
+in beneath pyusb, so the driver meets it through this module too).
 
 Finds Sony bodies (VID 0x054C) exposing a still-image interface (class 6/1/1), claims it and moves
 bytes on its bulk and interrupt endpoints. The system libusb is used when present, else the copy
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 SONY_VENDOR_ID = 0x054C
 STILL_IMAGE_CLASS = (6, 1, 1)
 MASS_STORAGE_CLASS = 8
-UDEV_RULE_FILE = "device/60-alpaca-sony.rules"
 UDEV_FIX = (
     "install the udev rule shipped in device/: "
     "sudo cp device/60-alpaca-sony.rules /etc/udev/rules.d/ && "
