@@ -95,9 +95,6 @@ class ScriptedCamera:
     def read_event(self, timeout_s: float) -> bytes | None:
         return self._pop("event").data
 
-    def clear_halt(self) -> None:
-        raise AssertionError("PtpSession never clears halts itself")
-
     def device_reset(self) -> None:
         self._pop("reset")
 
