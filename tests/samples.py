@@ -6,13 +6,12 @@ Provenance of the golden data tests take from here:
   (commit 813de344e697eee4443e4ca38b6923f1db46eef2, see that folder's README.md), each made by a
   real body on gphoto2. They hold DeviceInfo summaries and property reports for 23 bodies.
 * USB transfers: ``sony-a7sm3.txt`` (ILCE-7SM3) logs "Read N ... (hexdump of N bytes)" blocks,
-  read by :func:`hexdumps_after`; its long 0x9209 dump (line 1091 on) elides middle lines, so only
-  its sizes and the lines shown are real. ``sony-a6000.txt`` (ILCE-6000) logs gphoto2-port
-  "Hexdump of N = 0x.. bytes follows" blocks, complete from line 976 (a 0x9207 data-out
-  transaction, a 0x9209 data phase read as 1024 + 28 bytes, an interrupt event), read by
-  :func:`usb_transfers`. ``sony-dsc-rx0.txt`` holds one response dump.
-* ``zv-e10-header-truncated-100k.arw``: the first 100 kB of a genuine ILCE ZV-E10 ARW (headers and
-  maker notes, no pixels); see ``../shared/README.md``.
+  read by :func:`hexdumps_after`: the handshake (0x9202 at line 123, 0x9201, 0x9205 at 550-579)
+  and a complete 0x9209 data phase (line 1091 on, 1024 + 8192 + 145 bytes).
+  ``sony-a6000.txt`` (ILCE-6000) logs gphoto2-port "Hexdump of N = 0x.. bytes follows" blocks,
+  complete from line 976 (a 0x9207 data-out transaction, a 0x9209 data phase read as 1024 + 28
+  bytes, an interrupt event), read by :func:`usb_transfers`. ``sony-dsc-rx0.txt`` holds one
+  response dump (line 1410).
 
 Tests name the file and the line or section their bytes come from at the point of use.
 """
@@ -27,9 +26,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 GPHOTO_REPORTS = SHARED / "samples" / "libgphoto2-sony"
 
 _HEX_LINE = re.compile(r"^[0-9a-f]{4}  ((?:[0-9a-f]{2}[ -]){0,16})", re.IGNORECASE)
-
-
-ZV_E10_ARW_HEAD = SHARED / "samples" / "zv-e10-header-truncated-100k.arw"
 
 
 def report(name: str) -> str:
