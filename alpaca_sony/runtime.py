@@ -200,11 +200,12 @@ class Runtime:
     def _close_http(self) -> None:
         self._http_closing.set()
         if self._server is not None:
-            self._server.close()
-            # A one-socket waitress server's close() leaves its worker threads waiting for tasks
-            # and its open connections in the loop, which keep-alive clients hold for up to
-            # channel_timeout: end both, so stop() really stops serving.
+            # Requests in service finish first (waitress waits up to 5 s): they still write to
+            # their sockets and wake the loop. A one-socket server's close() ends neither its
+            # worker threads nor the open connections, which keep-alive clients hold for up to
+            # channel_timeout, so both are ended here: stop() really stops serving.
             self._server.task_dispatcher.shutdown()
+            self._server.close()
             wasyncore.close_all(self._sockets)
 
     def _start_discovery(self, port: int) -> None:
