@@ -1,11 +1,8 @@
 """Shared fixtures: a fake clock, simulated bodies, and driver objects connected to them through
-the real pyusb API (the simulator's pyusb backend stands in for libusb only); a guard that fails
-any test leaving threads behind."""
+the real pyusb API (the simulator's pyusb backend stands in for libusb only)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,6 +16,9 @@ from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
 from alpaca_sony.sony.capture import CaptureSequence
 from alpaca_sony.sony.protocol import SonyCamera
 from alpaca_sony.transport.usb import UsbTransport, find_sony_devices
+
+# The thread guard fails any test that leaves threads behind; pytester lets its own tests run it.
+pytest_plugins = ("tests.thread_guard", "pytester")
 
 
 @dataclass
@@ -92,49 +92,3 @@ def _private_config_folder(
 ) -> None:
     """No test writes learned sensor sizes into the user's real ~/.config."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
-
-
-# Threads that live for the whole process by design, so a test that first starts one has not
-# leaked it. Matched on the thread's name; each entry says why it may outlive a test.
-PROCESS_WIDE_THREADS: dict[str, str] = {}
-
-# Long enough for a thread that was told to stop in teardown (a joined worker's helpers, a server
-# whose socket was closed) to finish; a thread that is still running after it has leaked.
-THREAD_END_GRACE_S = 2.0
-
-
-def _left_running(before: set[threading.Thread]) -> list[threading.Thread]:
-    """The threads started since ``before`` that are still alive after a short grace period."""
-    deadline = time.monotonic() + THREAD_END_GRACE_S
-    leftover: list[threading.Thread] = []
-    for thread in threading.enumerate():
-        if thread in before or thread.name in PROCESS_WIDE_THREADS:
-            continue
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
-            leftover.append(thread)
-    return leftover
-
-
-def _fail_on_leftover(before: set[threading.Thread], what: str) -> None:
-    leftover = _left_running(before)
-    if leftover:
-        # A default thread name carries its target's name, e.g. "Thread-3 (poll)".
-        names = ", ".join(repr(t.name) for t in leftover)
-        pytest.fail(f"{what} left threads running after teardown: {names}", pytrace=False)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_threads_left_by_module_fixtures() -> Iterator[None]:
-    """Module-scoped fixtures (servers shared by a file's tests) stop their threads too."""
-    before = set(threading.enumerate())
-    yield
-    _fail_on_leftover(before, "this module's fixtures")
-
-
-@pytest.fixture(autouse=True)
-def _no_threads_left_by_the_test() -> Iterator[None]:
-    """Set up before every other function fixture, so it checks after all of their teardowns."""
-    before = set(threading.enumerate())
-    yield
-    _fail_on_leftover(before, "this test")
