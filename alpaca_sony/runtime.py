@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from alpaca_sony import __version__
@@ -91,6 +92,7 @@ class Runtime:
         self.backend = backend
         self.devices: list[CameraDevice] = []
         self._server: BaseWSGIServer | MultiSocketServer | None = None
+        self._sockets: dict[int, Any] = {}  # waitress's socket map: the listener and every client
         self._thread: threading.Thread | None = None
         self._http_closing = threading.Event()
         self._stoppers: list[Callable[[], None]] = []
@@ -171,7 +173,11 @@ class Runtime:
         )
         app = create_app(self.devices, info)
         self._server = create_server(
-            app, host=server_cfg.host, port=server_cfg.port, threads=server_cfg.threads
+            app,
+            map=self._sockets,
+            host=server_cfg.host,
+            port=server_cfg.port,
+            threads=server_cfg.threads,
         )
         port = int(getattr(self._server, "effective_port", server_cfg.port))
         self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
@@ -194,7 +200,13 @@ class Runtime:
     def _close_http(self) -> None:
         self._http_closing.set()
         if self._server is not None:
+            # Requests in service finish first (waitress waits up to 5 s): they still write to
+            # their sockets and wake the loop. A one-socket server's close() ends neither its
+            # worker threads nor the open connections, which keep-alive clients hold for up to
+            # channel_timeout, so both are ended here: stop() really stops serving.
+            self._server.task_dispatcher.shutdown()
             self._server.close()
+            wasyncore.close_all(self._sockets)
 
     def _start_discovery(self, port: int) -> None:
         discovery = self.config.discovery

@@ -17,6 +17,9 @@ from alpaca_sony.sony.capture import CaptureSequence
 from alpaca_sony.sony.protocol import SonyCamera
 from alpaca_sony.transport.usb import UsbTransport, find_sony_devices
 
+# The thread guard fails any test that leaves threads behind; pytester lets its own tests run it.
+pytest_plugins = ("tests.thread_guard", "pytester")
+
 
 @dataclass
 class Rig:

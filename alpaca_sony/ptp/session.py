@@ -10,7 +10,6 @@ import logging
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from alpaca_sony.errors import (
     DeviceDisconnected,
@@ -66,12 +65,8 @@ class Payload:
     def __len__(self) -> int:
         return self._length
 
-    @property
-    def chunks(self) -> tuple[memoryview, ...]:
-        """The pieces in order."""
-        return tuple(self._chunks)
-
     def __iter__(self) -> Iterator[memoryview]:
+        """The pieces in order."""
         return iter(self._chunks)
 
     def tobytes(self) -> bytes:
@@ -88,12 +83,6 @@ class Payload:
             if len(out) >= size:
                 break
         return bytes(out)
-
-    def write_to(self, stream: BinaryIO) -> int:
-        """Write every chunk to ``stream``; returns the byte count."""
-        for chunk in self._chunks:
-            stream.write(chunk)
-        return self._length
 
 
 class PtpSession:

@@ -30,10 +30,6 @@ class Transport(Protocol):
         """One interrupt IN transfer, or None if none arrived within ``timeout_s``."""
         ...
 
-    def clear_halt(self) -> None:
-        """Clear a stall on both bulk endpoints."""
-        ...
-
     def device_reset(self) -> None:
         """Send the still-image class request Device Reset (0x66) to the interface."""
         ...

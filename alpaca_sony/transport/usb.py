@@ -290,13 +290,6 @@ class UsbTransport:
             raise _translate(exc, "event read") from exc
         return bytes(data)
 
-    def clear_halt(self) -> None:
-        try:
-            self._bulk_in.clear_halt()
-            self._bulk_out.clear_halt()
-        except usb.core.USBError as exc:
-            raise _translate(exc, "clear halt") from exc
-
     def device_reset(self) -> None:
         # PIMA 15740 USB still-image class: bmRequestType 0x21 (class, interface), bRequest 0x66.
         # libgphoto2 camlibs/ptp2/usb.c ptp_usb_control_device_reset_request sends the same.

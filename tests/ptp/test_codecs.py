@@ -36,6 +36,7 @@ def test_press_s1_golden_bytes() -> None:
 
 
 def test_ptp_string_golden_bytes() -> None:
+    # sony-ptp.md 2.3: the example string "ILCE-6400", byte for byte.
     encoded = Writer().string("ILCE-6400").getvalue()
     assert encoded == bytes.fromhex("0A49004C00430045002D0036003400300030000000")
     assert Reader(encoded).string() == "ILCE-6400"

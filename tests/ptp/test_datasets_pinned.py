@@ -48,9 +48,9 @@ def _u16_array(values: tuple[int, ...]) -> bytes:
 
 
 def test_device_info_decodes_libgphoto2s_layout_with_the_a7sm3_reports_values() -> None:
-    # Values from the head of sony-a7sm3.txt, except that the two versions (both 100 there) and
-    # the functional mode differ so that a swap shows; offsets from ptp-pack.c (StandardVersion
-    # 0, VendorExtensionID 2, VendorExtensionVersion 6, VendorExtensionDesc 8).
+    # Values from the head of sony-a7sm3.txt (lines 3-10), except that the two versions (both
+    # 100 there) and the functional mode differ so that a swap shows; offsets from ptp-pack.c
+    # (StandardVersion 0, VendorExtensionID 2, VendorExtensionVersion 6, VendorExtensionDesc 8).
     head = struct.pack("<HIH", 100, 0x00000011, 110)
     data = (
         head
@@ -162,7 +162,7 @@ def test_real_sdio_ext_device_info_bytes() -> None:
 
 
 def test_real_response_containers_decode() -> None:
-    # DSC-RX0 report: the 0x9202 response, 0c 00 00 00 03 00 01 20 0a 00 00 00.
+    # sony-dsc-rx0.txt line 1410: the 0x9202 response, 0c 00 00 00 03 00 01 20 0a 00 00 00.
     container = _first_dump_after(report("sony-dsc-rx0.txt"), "Reading PTP_OC 0x9202 (PTP_OC_SONY")
     header = unpack_header(container)
     assert (header.length, header.type, header.code, header.transaction_id) == (
@@ -174,7 +174,8 @@ def test_real_response_containers_decode() -> None:
 
 
 def test_our_position_key_set_sends_the_real_a7sm3_bytes(rig: Rig) -> None:
-    # sony-a7sm3.txt: 0x9205 (0xD25A) with a 13-byte data container (one UINT8, value 1).
+    # sony-a7sm3.txt lines 567-579: 0x9205 (0xD25A) with a 13-byte data container (one UINT8,
+    # value 1).
     text = report("sony-a7sm3.txt")
     sent = _first_dump_after(text, "Sending PTP_OC 0x9205 (SetControlDeviceA) data")
     assert unpack_header(sent).length == 13

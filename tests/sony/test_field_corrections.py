@@ -56,7 +56,8 @@ def test_every_body_is_pressed_with_2_and_released_with_1(
 def test_bodies_reading_2_at_idle_are_released_and_shoot(
     rig_factory: Callable[..., Rig], model: str
 ) -> None:
-    # sony-a7r4.txt / sony-a7c.txt: 0xD2C1 and 0xD2C2 read 2 at idle. The DLL sends Up first.
+    # sony-a7r4.txt lines 84-85, sony-a7c.txt lines 85-86: 0xD2C1 and 0xD2C2 read 2 at idle.
+    # The DLL sends Up first.
     rig = rig_factory(model=model, controls_in_prop_list=True, post_connect_settle_s=0.0)
     assert rig.capture.read_settings().value(SonyControl.S1_BUTTON) == 2
     result = rig.capture.expose(plan_exposure(1 / 125, [_1_125]))
@@ -94,8 +95,8 @@ def _bulb(rig: Rig, seconds: float) -> None:
 def test_lenr_on_a_v3_body_reads_2_and_the_dark_frame_is_waited_for(
     rig_factory: Callable[..., Rig],
 ) -> None:
-    # 0xD15B enumeration [2,1], 2 = on (sony-a1m2.txt, sony-a7m5.txt): a 60 s frame needs ~60 s
-    # more, beyond a 30 s margin that ignores it.
+    # 0xD15B enumeration [2,1], 2 = on (sony-a1m2.txt line 262, sony-a7m5.txt line 247): a 60 s
+    # frame needs ~60 s more, beyond a 30 s margin that ignores it.
     rig = rig_factory(model="ILCE-7SM3", long_exposure_nr=True)
     assert rig.capture.read_settings().value(SonyProp.LONG_EXPOSURE_NR) == 2
     _bulb(rig, 60)
@@ -125,7 +126,8 @@ def test_lenr_off_reads_1_and_a_missed_shot_is_reported_without_a_dark_frame_wai
 
 
 def _shutter_as_range(rig: Rig) -> None:
-    # v2 reports: 0xD20D Range [0 - 4294967295] (e.g. sony-a6400.txt); the body still walks its
+    # v2 reports: 0xD20D Range [0 - 4294967295] (sony-a7r3.txt line 30, sony-a7r4.txt line 31);
+    # the body still walks its
     # ladder when notched.
     prop = rig.camera.body.props[SonyProp.SHUTTER_SPEED]
     prop.form, prop.range = FORM_RANGE, (0, 0xFFFFFFFF, 1)

@@ -42,7 +42,8 @@ def a7sm3_payload(a7sm3_text: str) -> bytes:
         hexdumps_after(a7sm3_text, "Reading PTP_OC 0x9209 (GetAllDevicePropData) data")
     )
     header = unpack_header(container)
-    assert header.length == len(container) == 9361  # three USB reads: 1024 + 8192 + 145
+    # sony-a7sm3.txt line 1091 on: three USB reads, 1024 + 8192 + 145 bytes, dumped in full.
+    assert header.length == len(container) == 9361
     return container[12:]
 
 

@@ -42,8 +42,8 @@ def _check_arw(rig: Rig, file: DownloadedFile, shot_number: int) -> None:
     [
         ("ILCE-7M3", PROTOCOL_V2, 3200, 1 / 125),  # v2: notches, verified by reading back
         ("ILCE-6400", PROTOCOL_V2, 400, 2.5),
-        ("ILCE-7RM4", PROTOCOL_V2, 1600, 30.0),  # S1/S2 read 2 at idle (sony-a7r4.txt)
-        ("ILCE-7M4", PROTOCOL_V2, 6400, 1 / 8000),  # sony-a7m4.txt: v2 layout, Range shutter
+        ("ILCE-7RM4", PROTOCOL_V2, 1600, 30.0),  # S1/S2 read 2 at idle (sony-a7r4.txt l. 84-85)
+        ("ILCE-7M4", PROTOCOL_V2, 6400, 1 / 8000),  # sony-a7m4.txt l. 29: v2, Range shutter
         ("ILCE-7SM3", PROTOCOL_V3, 12800, 0.5),
     ],
 )
