@@ -65,20 +65,22 @@ def test_a_late_image_finishes_from_reading() -> None:
     assert machine.state == S.IDLE
 
 
+ILLEGAL = [
+    (S.IDLE, S.EXPOSING),
+    (S.IDLE, S.DOWNLOAD),
+    (S.WAITING, S.READING),
+    (S.WAITING, S.DOWNLOAD),
+    (S.EXPOSING, S.WAITING),
+    (S.EXPOSING, S.DOWNLOAD),
+    (S.READING, S.EXPOSING),
+    (S.DOWNLOAD, S.READING),
+    (S.ERROR, S.EXPOSING),
+    (S.DOWNLOAD, S.IDLE),  # Idle only through finish(), which ends the exposure
+]
+
+
 @pytest.mark.parametrize(
-    ("start", "to"),
-    [
-        (S.IDLE, S.EXPOSING),
-        (S.IDLE, S.DOWNLOAD),
-        (S.WAITING, S.READING),
-        (S.WAITING, S.DOWNLOAD),
-        (S.EXPOSING, S.WAITING),
-        (S.EXPOSING, S.DOWNLOAD),
-        (S.READING, S.EXPOSING),
-        (S.DOWNLOAD, S.READING),
-        (S.ERROR, S.EXPOSING),
-        (S.DOWNLOAD, S.IDLE),  # Idle only through finish(), which ends the exposure
-    ],
+    ("start", "to"), ILLEGAL, ids=[f"{a.name}-to-{b.name}" for a, b in ILLEGAL]
 )
 def test_an_illegal_move_is_refused_and_changes_nothing(
     start: CameraState, to: CameraState
@@ -90,7 +92,7 @@ def test_an_illegal_move_is_refused_and_changes_nothing(
     assert (machine.state, machine.status, machine.cause) == before
 
 
-@pytest.mark.parametrize("start", [S.IDLE, S.WAITING, S.EXPOSING, S.ERROR])
+@pytest.mark.parametrize("start", [S.IDLE, S.WAITING, S.EXPOSING, S.ERROR], ids=lambda s: s.name)
 def test_finish_before_the_shutter_closed_is_refused(start: CameraState) -> None:
     machine = _at(start)
     with pytest.raises(IllegalTransition):
@@ -98,7 +100,9 @@ def test_finish_before_the_shutter_closed_is_refused(start: CameraState) -> None
     assert machine.state == start
 
 
-@pytest.mark.parametrize("busy", [S.WAITING, S.EXPOSING, S.READING, S.DOWNLOAD])
+@pytest.mark.parametrize(
+    "busy", [S.WAITING, S.EXPOSING, S.READING, S.DOWNLOAD], ids=lambda s: s.name
+)
 def test_a_second_exposure_while_busy_is_refused(busy: CameraState) -> None:
     machine = _at(busy)
     control = machine.control
@@ -107,7 +111,7 @@ def test_a_second_exposure_while_busy_is_refused(busy: CameraState) -> None:
     assert machine.state == busy and machine.control is control
 
 
-@pytest.mark.parametrize("start", list(CameraState))
+@pytest.mark.parametrize("start", list(CameraState), ids=lambda s: s.name)
 def test_an_error_is_reachable_from_every_state_and_releases_the_flags(
     start: CameraState,
 ) -> None:
