@@ -38,7 +38,7 @@ from alpaca_sony.alpaca.errors import (
 )
 from alpaca_sony.camera.decode import DecodedFrame, ReadoutMode, Subframe
 from alpaca_sony.camera.exposure import ExposureRequest
-from alpaca_sony.camera.state import CameraSnapshot, CameraState, ExposureStatus
+from alpaca_sony.camera.state import CameraSnapshot, CameraState, ExposureStatus, LatestImage
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import AlpacaSonyError, CameraError
@@ -243,8 +243,8 @@ class CameraDevice:
 
     def bayer_offset(self, axis: str) -> int:
         """Offsets of the RGGB pattern (all Sony bodies: R at 0,0; 0 in RGB modes too)."""
-        self._snapshot()
-        frame = self.worker.frame()
+        image = self._snapshot().latest_image
+        frame = image.frame if image is not None else None
         if (
             frame is not None
             and frame.bayer_offset_x is not None
@@ -478,18 +478,25 @@ class CameraDevice:
             )
         self.worker.stop_exposure()
 
-    def frame(self) -> DecodedFrame:
+    def latest_image(self) -> LatestImage:
+        """The ready image with its own number and exposure, read as one value."""
         snap = self._snapshot()
-        frame = self.worker.frame()
-        if frame is None:
+        image = snap.latest_image
+        if image is None:
             if snap.state == CameraState.ERROR and snap.message:
                 # The last exposure failed: say why, not merely that there is no image.
                 raise DriverError(f"the last exposure gave no image: {snap.message}")
             raise InvalidOperation("no image is ready (take an exposure first)")
-        return frame
+        return image
+
+    def frame(self) -> DecodedFrame:
+        return self.latest_image().frame
 
     def image_number(self) -> int:
-        return self.worker.snapshot().image_number
+        """The ready image's number (0 when none): prefer latest_image(), which pairs it with
+        its pixels."""
+        image = self.worker.snapshot().latest_image
+        return image.number if image is not None else 0
 
     # -- device state and actions -----------------------------------------------------------------
 

@@ -60,14 +60,6 @@ class OriginalsFolder:
         """True when free space is below the floor (callers warn; saving still tries)."""
         return self.free_bytes() < self.min_free_bytes
 
-    def save(self, stem: str, extension: str, chunks: Iterable[memoryview | bytes]) -> Path:
-        """Write one file atomically and durably; returns its final path.
-
-        Raises:
-            OSError: the disk is full or not writable (nothing partial is left behind).
-        """
-        return self.commit(self.stage(chunks), stem, extension)
-
     def stage(self, chunks: Iterable[memoryview | bytes]) -> Path:
         """Write the bytes to a hidden temporary file (page cache, no fsync yet).
 
@@ -109,11 +101,6 @@ class OriginalsFolder:
         self._fsync_folder()
         log.info("saved %s", final)
         return final
-
-    @staticmethod
-    def discard(temp: Path) -> None:
-        """Remove a staged file that will not be kept."""
-        temp.unlink(missing_ok=True)
 
     def _claim_name(self, temp: Path, stem: str, extension: str) -> Path:
         for attempt in range(10_000):

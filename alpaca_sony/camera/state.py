@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from alpaca_sony.camera.decode import DecodedFrame
 from alpaca_sony.sony.models import CameraModel
 
 
@@ -35,6 +36,19 @@ class ExposureStatus:
 
 
 @dataclass(frozen=True)
+class LatestImage:
+    """The last exposure's image with the number and the exposure it belongs to.
+
+    One value, swapped as a whole: a reader can never pair one exposure's pixels with another's
+    number (the number keys the API layer's cache of transfer forms).
+    """
+
+    frame: DecodedFrame
+    number: int  # 1, 2, ... for each image delivered since the worker started
+    exposure: ExposureStatus
+
+
+@dataclass(frozen=True)
 class CameraFacts:
     """Settings and status the camera last reported (read on connect and while idle)."""
 
@@ -55,17 +69,19 @@ class CameraFacts:
 
 @dataclass(frozen=True)
 class CameraSnapshot:
-    """Everything a status request needs, swapped atomically by the device worker."""
+    """Everything a status request needs; only the device worker writes it, swapping it whole."""
 
     connected: bool = False  # what the client asked for (stays true while a link is recovered)
     online: bool = False  # a USB session with the camera is up right now
     connecting: bool = False
     state: CameraState = CameraState.IDLE
-    image_ready: bool = False
     message: str = ""
     model: CameraModel | None = None
     facts: CameraFacts = field(default_factory=CameraFacts)
     exposure: ExposureStatus | None = None
+    latest_image: LatestImage | None = None  # None until an exposure delivers one
     saved_files: tuple[str, ...] = ()
-    low_disk_space: bool = False
-    image_number: int = 0
+
+    @property
+    def image_ready(self) -> bool:
+        return self.latest_image is not None

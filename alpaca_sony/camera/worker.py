@@ -1,10 +1,13 @@
 """The device worker: the one thread that owns the USB session.
 
 Everything else talks to it through commands (futures with bounded waits) and reads an immutable
-:class:`CameraSnapshot`, so status requests never wait on USB or on decoding. While idle it reads
-the camera's settings about once a second (fresh facts; images shot with the camera's own button
-are downloaded and saved), and after a USB drop it reconnects on its own and recovers what the
-camera still holds. No exception leaves the thread dead.
+:class:`CameraSnapshot`, so status requests never wait on USB or on decoding. The worker thread is
+the only writer of the snapshot and of all its own state: a member that changes state (Connect,
+StartExposure) hands a command over and returns once the worker has published the new state; only
+a running exposure's abort and stop flags are raised from other threads. While idle it reads the
+camera's settings about once a second (fresh facts; images shot with the camera's own button are
+downloaded and saved), and after a USB drop it reconnects on its own and recovers what the camera
+still holds. No exception leaves the thread dead.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from alpaca_sony.camera.decode import LIBRAW_VERSION, DecodedFrame
-from alpaca_sony.camera.exposure import ExposureControl, ExposureRequest, ExposureRunner
+from alpaca_sony.camera.exposure import ExposureRequest, ExposureRunner
+from alpaca_sony.camera.exposure_state import ExposureMachine
 from alpaca_sony.camera.geometry import GeometryCache
-from alpaca_sony.camera.state import CameraFacts, CameraSnapshot, CameraState, ExposureStatus
+from alpaca_sony.camera.state import (
+    CameraFacts,
+    CameraSnapshot,
+    CameraState,
+    ExposureStatus,
+    LatestImage,
+)
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import AlpacaSonyError, CameraError, TransportError
 from alpaca_sony.sony.capture import CaptureSequence
@@ -43,6 +53,10 @@ Opener = Callable[[], SonyCamera]
 
 class WorkerBusy(CameraError):
     """The worker did not take the command within its deadline."""
+
+
+class WrongThread(RuntimeError):
+    """Worker state written from another thread: a bug, refused so it cannot pass unseen."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +114,16 @@ class DeviceWorker:
         self._runner = runner
         self.timing = timing or WorkerTiming()
         self._commands: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # readers take the snapshot reference under it
         self._snapshot = CameraSnapshot()
-        self._frame: DecodedFrame | None = None
+        # One hand-over at a time: a second StartExposure then sees the first one's Waiting.
+        self._admission = threading.Lock()
+        # Worker-thread state from here on: written only by commands and the idle loop.
+        self._exposure = ExposureMachine()
+        self._images_delivered = 0
         self._camera: SonyCamera | None = None
         self._capture: CaptureSequence | None = None
         self._want_connected = False
-        self._control: ExposureControl | None = None
-        self._loss: str | None = None  # why the link dropped, kept until reconnected
         self._thread = threading.Thread(target=self._run, name=name, daemon=False)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -117,9 +133,7 @@ class DeviceWorker:
 
     def stop(self) -> None:
         """Finish the current command, disconnect, and end the thread."""
-        control = self._control
-        if control is not None:
-            control.abort()  # a running BULB ends now; its image is still downloaded
+        self._exposure.signal_abort()  # a running BULB ends now; its image is still downloaded
         self._commands.put(None)
         self._thread.join(self.timing.join_timeout_s)
         if self._thread.is_alive():
@@ -135,14 +149,22 @@ class DeviceWorker:
         with self._lock:
             return self._snapshot
 
-    def frame(self) -> DecodedFrame | None:
-        """The last exposure's image, if it is ready."""
-        with self._lock:
-            return self._frame if self._snapshot.image_ready else None
-
     def _publish(self, **changes: Any) -> None:
+        """The one writer of the snapshot.
+
+        Raises:
+            WrongThread: called from any thread but the worker's.
+        """
+        if threading.current_thread() is not self._thread:
+            raise WrongThread(
+                f"the camera snapshot was written from thread {threading.current_thread().name}"
+            )
         with self._lock:
             self._snapshot = replace(self._snapshot, **changes)
+
+    def _publish_exposure(self, **changes: Any) -> None:
+        """Publish the exposure machine's state and status (and ``changes``)."""
+        self._publish(state=self._exposure.state, exposure=self._exposure.status, **changes)
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -167,76 +189,118 @@ class DeviceWorker:
         Raises:
             WorkerBusy: the worker is busy (an exposure) past the deadline.
         """
-        future = self.submit(action)
+        return self._wait(self.submit(action), timeout_s)
+
+    def _wait(self, future: Future[T], timeout_s: float | None) -> T:
         try:
             return future.result(self.timing.command_timeout_s if timeout_s is None else timeout_s)
         except TimeoutError:
             future.cancel()
             raise WorkerBusy("the camera is busy (an exposure or a download is running)") from None
 
+    def _hand_over(self, accept: Callable[[], None], then: Callable[[], None]) -> Future[None]:
+        """Run ``accept`` (it publishes the new state) and wait for it; ``then`` follows on the
+        worker without the caller waiting. Returns the future of ``then``.
+
+        Raises:
+            Whatever ``accept`` raised; WorkerBusy past the deadline.
+        """
+        accepted: Future[None] = Future()
+        done: Future[None] = Future()
+
+        def command() -> None:
+            if not accepted.set_running_or_notify_cancel():
+                done.cancel()
+                return
+            try:
+                accept()
+            except BaseException as exc:  # handed to the caller
+                accepted.set_exception(exc)
+                done.cancel()
+                return
+            accepted.set_result(None)
+            done.set_running_or_notify_cancel()
+            try:
+                then()
+                done.set_result(None)
+            except BaseException as exc:  # for whoever holds the future
+                done.set_exception(exc)
+
+        self._commands.put(command)
+        self._wait(accepted, None)
+        return done
+
     def connect(self, timeout_s: float | None = None) -> None:
         """Connect (blocking up to the deadline); the worker keeps reconnecting after drops."""
-        self._want_connected = True
-        self._forget_last_exposure()
-        self._publish(connecting=True)
-        self.call(self._connect_now, timeout_s)
+
+        def connect_now() -> None:
+            self._begin_connect()
+            self._finish_connect()
+
+        self.call(connect_now, timeout_s)
 
     def connect_async(self) -> Future[None]:
-        """Start connecting; Connecting stays true until it is done."""
-        self._want_connected = True
-        self._forget_last_exposure()
-        self._publish(connecting=True)
-        return self.submit(self._connect_now)
-
-    def _forget_last_exposure(self) -> None:
-        """A client's (re)connect starts clean: no image ready, no last exposure."""
-        with self._lock:
-            self._frame = None
-            self._snapshot = replace(self._snapshot, image_ready=False, exposure=None)
+        """Start connecting; returns once Connecting reads true (it stays true until done)."""
+        return self._hand_over(self._begin_connect, self._finish_connect)
 
     def disconnect(self, timeout_s: float | None = None) -> None:
-        self._want_connected = False
-        control = self._control
-        if control is not None:
-            control.abort()
-        self.call(self._drop_camera, timeout_s)
-        self._publish(
-            connected=False, online=False, connecting=False, state=CameraState.IDLE, message=""
-        )
+        self._exposure.signal_abort()
+        self.call(self._disconnect_now, timeout_s)
 
     def start_exposure(self, request: ExposureRequest) -> None:
-        """Queue an exposure and return at once (the state already reads Waiting).
+        """Hand an exposure over and return once the state reads Waiting.
 
         Raises:
             CameraError: not connected, or an exposure is already running.
         """
-        with self._lock:
-            snap = self._snapshot
-            if not snap.connected:
-                raise CameraError("the camera is not connected")
-            if snap.state not in (CameraState.IDLE, CameraState.ERROR):
-                raise CameraError("an exposure is already in progress")
-            control = ExposureControl()
-            self._control = control
-            self._frame = None
-            self._snapshot = replace(
-                snap,
-                state=CameraState.WAITING,
-                image_ready=False,
-                message="",
-                exposure=ExposureStatus(request.duration_s, request.duration_s, bulb=False),
-            )
-        self.submit(lambda: self._expose(request, control))
+        if not self._admission.acquire(timeout=self.timing.command_timeout_s):
+            raise WorkerBusy("the camera is busy (another client is starting an exposure)")
+        try:
+            # Refused at once while the worker is busy in an exposure (it would take the command
+            # only afterwards); the worker checks again when it takes the command.
+            self._check_can_start(self.snapshot())
+            self._hand_over(lambda: self._begin_exposure(request), lambda: self._expose(request))
+        finally:
+            self._admission.release()
 
     def abort_exposure(self) -> None:
-        control = self._control
-        if control is not None:
-            control.abort()
+        self._exposure.signal_abort()
 
     def stop_exposure(self) -> None:
-        control = self._control
-        if control is not None:
-            control.stop()
+        self._exposure.signal_stop()
+
+    # -- command bodies (worker thread) ---------------------------------------------------------
+
+    def _begin_connect(self) -> None:
+        """A client's (re)connect starts clean: no image ready, no last exposure."""
+        self._want_connected = True
+        self._exposure.forget()
+        self._publish_exposure(connecting=True, latest_image=None)
+
+    def _finish_connect(self) -> None:
+        try:
+            if self._camera is None:
+                self._open()
+        finally:
+            self._publish(connecting=False)
+
+    def _disconnect_now(self) -> None:
+        self._want_connected = False
+        self._drop_camera()
+        self._exposure.reset()
+        self._publish_exposure(connected=False, online=False, connecting=False, message="")
+
+    @staticmethod
+    def _check_can_start(snap: CameraSnapshot) -> None:
+        if not snap.connected:
+            raise CameraError("the camera is not connected")
+        if snap.state not in (CameraState.IDLE, CameraState.ERROR):
+            raise CameraError("an exposure is already in progress")
+
+    def _begin_exposure(self, request: ExposureRequest) -> None:
+        self._check_can_start(self._snapshot)
+        self._exposure.begin(request.duration_s)
+        self._publish_exposure(latest_image=None, message="")
 
     # -- the thread -------------------------------------------------------------------------------
 
@@ -297,17 +361,10 @@ class DeviceWorker:
         model = capture.camera.device_info.model if capture.camera.device_info else "camera"
         names = tuple(str(p) for p in self._runner.save(model, files, None, None))
         log.info("recovered %d image file(s) from the camera", len(files))
-        with self._lock:
-            self._snapshot = replace(
-                self._snapshot, saved_files=(*self._snapshot.saved_files, *names)[-50:]
-            )
+        self._add_saved(names)
 
-    def _connect_now(self) -> None:
-        try:
-            if self._camera is None:
-                self._open()
-        finally:
-            self._publish(connecting=False)
+    def _add_saved(self, names: tuple[str, ...]) -> None:
+        self._publish(saved_files=(*self._snapshot.saved_files, *names)[-50:])
 
     def _reconnect(self) -> None:
         # Paced by _run: _idle runs only after reconnect_interval_s without a command.
@@ -318,7 +375,8 @@ class DeviceWorker:
         except AlpacaSonyError as exc:
             # The loss stays in the message: it is what the person reading it needs to know.
             waiting = f"waiting for the camera: {exc}"
-            self._publish(message=f"{self._loss}; {waiting}" if self._loss else waiting)
+            cause = self._exposure.cause
+            self._publish(message=f"{cause}; {waiting}" if cause else waiting)
             return
         log.info("camera reconnected")
 
@@ -335,16 +393,13 @@ class DeviceWorker:
         if not camera.set_save_destination(table, self._runner.options.also_save_to_card):
             log.warning("the camera does not let the host choose where images are saved")
         # An exposure that failed stays failed (state and cause) until the client starts another.
-        failed = self.snapshot().state == CameraState.ERROR
         self._publish(
             connected=True,
             online=True,
             model=camera.model,
             facts=facts_from(camera, table),
-            state=CameraState.ERROR if failed else CameraState.IDLE,
-            message=(self._loss or self.snapshot().message) if failed else "",
+            message=self._exposure.cause or "",
         )
-        self._loss = None
         self._recover(capture, table)
 
     def _remember_geometry(self, camera: SonyCamera, frame: DecodedFrame) -> None:
@@ -378,39 +433,37 @@ class DeviceWorker:
     def _lost(self, exc: TransportError) -> None:
         log.warning("lost the camera: %s", exc)
         self._drop_camera()
-        self._loss = (
+        self._fail(
             f"the camera connection was lost ({exc}); reconnecting, and any image still in "
-            "the camera will be downloaded and saved"
+            "the camera will be downloaded and saved",
+            online=False,
         )
-        self._publish(online=False, state=CameraState.ERROR, message=self._loss)
 
-    def _expose(self, request: ExposureRequest, control: ExposureControl) -> None:
+    def _fail(self, cause: str, **changes: Any) -> None:
+        self._exposure.fail(cause)
+        self._publish_exposure(message=cause, **changes)
+
+    def _expose(self, request: ExposureRequest) -> None:
         def report(state: CameraState, status: ExposureStatus) -> None:
-            self._publish(state=state, exposure=status)
+            self._exposure.advance(state, status)
+            self._publish_exposure()
 
         def run() -> None:
+            control = self._exposure.control
             if self._camera is None and self._want_connected:
                 self._open()  # the link dropped earlier: try once before giving up
             _, capture = self._require()
             outcome = self._runner.run(capture, request, control, report)
+            latest: LatestImage | None = None
             if outcome.frame is not None:
                 self._remember_geometry(capture.camera, outcome.frame)  # before ImageReady
-            with self._lock:
-                snap = self._snapshot
-                self._frame = outcome.frame
-                self._snapshot = replace(
-                    snap,
-                    state=CameraState.IDLE,
-                    exposure=outcome.status,
-                    image_ready=outcome.frame is not None,
-                    image_number=snap.image_number + (outcome.frame is not None),
-                )
+                self._images_delivered += 1
+                latest = LatestImage(outcome.frame, self._images_delivered, outcome.status)
+            self._exposure.finish(outcome.status)
+            self._publish_exposure(latest_image=latest)
             # Durability after ImageReady: the client downloads while the disk catches up.
             saved = self._runner.commit(outcome.staged)
-            names = tuple(str(p) for p in (*outcome.recovered, *saved))
-            with self._lock:
-                snap = self._snapshot
-                self._snapshot = replace(snap, saved_files=(*snap.saved_files, *names)[-50:])
+            self._add_saved(tuple(str(p) for p in (*outcome.recovered, *saved)))
 
         try:
             run()
@@ -418,9 +471,7 @@ class DeviceWorker:
             self._lost(exc)
         except AlpacaSonyError as exc:
             log.warning("exposure failed: %s", exc)
-            self._publish(state=CameraState.ERROR, message=str(exc))
+            self._fail(str(exc))
         except Exception:
             log.exception("unexpected error during the exposure")
-            self._publish(state=CameraState.ERROR, message="internal error; see the server log")
-        finally:
-            self._control = None
+            self._fail("internal error; see the server log")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from alpaca_sony.camera.decode import DecodedFrame
 from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.state import CameraSnapshot, CameraState
@@ -65,6 +66,11 @@ class WorkerRig:
         self.wait_for(lambda s: s.state in (CameraState.IDLE, CameraState.ERROR))
         self.wait_for(lambda s: not self._incoming())
         return self.worker.snapshot()
+
+    def frame(self) -> DecodedFrame | None:
+        """The ready image's pixels, if an image is ready."""
+        image = self.worker.snapshot().latest_image
+        return image.frame if image is not None else None
 
     def _incoming(self) -> list[Path]:
         return list(self.folder.glob(".incoming-*")) if self.folder.is_dir() else []

@@ -40,7 +40,7 @@ def test_exposures_last_as_requested(
     assert (shot.shutter == 0) == bulb
     assert snap.exposure is not None and snap.exposure.bulb == bulb
     assert snap.exposure.actual_s == pytest.approx(seconds, rel=1e-6)
-    frame = rig.worker.frame()
+    frame = rig.frame()
     assert frame is not None and frame.pixels.shape == (6024, 4024)
     assert read_sequence(frame.pixels.T) == shot.number
     assert len(rig.files()) == 1 and rig.files()[0].endswith(".ARW")
@@ -92,7 +92,7 @@ def test_stale_images_are_saved_and_never_the_new_frame(
     snap = rig.wait_for(lambda s: len(s.saved_files) == 2)
     assert all(name.endswith("_recovered.ARW") for name in snap.saved_files)
     snap = _expose(rig, 2.0)
-    frame = rig.worker.frame()
+    frame = rig.frame()
     assert frame is not None and read_sequence(frame.pixels.T) == 3
     assert len(rig.files()) == 3
 
@@ -130,7 +130,7 @@ def test_abort_ends_bulb_at_once_and_still_downloads(
     _start_bulb_and_wait_for_hold(rig, 600)
     rig.worker.abort_exposure()
     snap = rig.wait_idle()
-    assert not snap.image_ready and rig.worker.frame() is None
+    assert not snap.image_ready and rig.frame() is None
     assert snap.exposure is not None and snap.exposure.aborted
     shot = rig.camera.body.shots[-1]
     assert shot.exposure_s < 5  # ended at once, not after 600 s
@@ -142,7 +142,7 @@ def test_stop_ends_bulb_early_and_keeps_the_image(worker_factory: Callable[..., 
     _start_bulb_and_wait_for_hold(rig, 600)
     rig.worker.stop_exposure()
     snap = rig.wait_idle()
-    assert snap.image_ready and rig.worker.frame() is not None
+    assert snap.image_ready and rig.frame() is not None
     assert snap.exposure is not None and snap.exposure.stopped and not snap.exposure.aborted
     assert snap.exposure.actual_s is not None and snap.exposure.actual_s < 5
 
@@ -202,7 +202,7 @@ def test_readout_modes_subframes_and_binning(
     rig.worker.connect()
     sub = Subframe(start_x=100, start_y=50, num_x=400, num_y=300, bin_x=2, bin_y=2)
     snap = _expose(rig, 1.0, readout=readout, subframe=sub)
-    frame = rig.worker.frame()
+    frame = rig.frame()
     assert snap.image_ready and frame is not None
     expected_shape = (400, 300) if readout == ReadoutMode.RAW else (400, 300, 3)
     assert frame.pixels.shape == expected_shape
@@ -224,7 +224,7 @@ def test_bayer_offsets_follow_the_true_colour_layout(
     rig = worker_factory(cfa_pattern=pattern)
     rig.worker.connect()
     _expose(rig, 1.0)
-    frame = rig.worker.frame()
+    frame = rig.frame()
     assert frame is not None and (frame.bayer_offset_x, frame.bayer_offset_y) == offsets
     # The red sites the offsets point at really are red: the simulated sky is brightest in red.
     mosaic = frame.pixels.T.astype(np.float64)
@@ -251,7 +251,7 @@ def test_unwritable_folder_keeps_serving(worker_factory: Callable[..., WorkerRig
     rig.folder.write_text("not a folder")  # saving fails: the frame must still arrive
     rig.worker.connect()
     snap = _expose(rig, 1.0)
-    assert snap.image_ready and rig.worker.frame() is not None
+    assert snap.image_ready and rig.frame() is not None
 
 
 def test_a_shutter_button_held_on_the_camera_is_refused_clearly(
