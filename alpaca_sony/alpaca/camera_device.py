@@ -173,15 +173,15 @@ class CameraDevice:
             self._settings = _ClientSettings()
             self._exposure_seen = False
 
-    def _snapshot(self) -> CameraSnapshot:
-        return self.worker.snapshot()
-
     def _settings_now(self) -> _ClientSettings:
         with self._lock:
             return self._settings
 
     def _read_latest_image(self) -> tuple[int, DecodedFrame | None]:
-        """The worker's newest frame and its number: the one place this class reads them."""
+        """The worker's newest frame and its number: the one place this class reads them.
+
+        Two reads for now, frame first; one immutable value once the snapshot holds the image.
+        """
         frame = self.worker.frame()
         return self.worker.snapshot().image_number, frame
 
@@ -319,7 +319,7 @@ class CameraDevice:
     # -- gain (ISO, index mode) ------------------------------------------------------------------
 
     def _iso_values(self) -> list[int]:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         values = [v for v in snap.facts.iso_values if Iso(v).is_plain]
         if not values and self.model is not None:
             values = [v for v in self.model.iso_values if Iso(v).is_plain]
@@ -333,7 +333,7 @@ class CameraDevice:
         index = self._settings_now().gain_index
         if index is not None:
             return index
-        current = self._snapshot().facts.iso
+        current = self.worker.snapshot().facts.iso
         if current in values:
             return values.index(current)
         for preferred in (800, 400, 1600):
@@ -384,13 +384,13 @@ class CameraDevice:
         return EXPOSURE_MAX_S
 
     def camera_state(self) -> int:
-        return int(self._snapshot().state)
+        return int(self.worker.snapshot().state)
 
     def image_ready(self) -> bool:
-        return self._snapshot().image_ready
+        return self.worker.snapshot().image_ready
 
     def percent_completed(self) -> int:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         if snap.state in (CameraState.IDLE, CameraState.ERROR):
             return 100 if snap.image_ready else 0
         exposure = snap.exposure
@@ -411,7 +411,7 @@ class CameraDevice:
         return exposure.started_utc.split("+")[0]
 
     def _last_exposure(self) -> ExposureStatus:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         with self._lock:
             seen = self._exposure_seen
         if not seen or snap.exposure is None or snap.exposure.started_utc is None:
@@ -421,7 +421,7 @@ class CameraDevice:
     # -- exposures ---------------------------------------------------------------------------------
 
     def start_exposure(self, duration_s: float, light: bool) -> None:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         shortest_s = self._shortest_speed_s()
         if duration_s < 0:
             raise InvalidValue(f"duration must not be negative ({duration_s})")
@@ -498,7 +498,7 @@ class CameraDevice:
         self.worker.abort_exposure()
 
     def stop_exposure(self) -> None:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         exposure = snap.exposure
         if snap.state == CameraState.EXPOSING and exposure is not None and not exposure.bulb:
             raise InvalidOperation(
@@ -510,7 +510,7 @@ class CameraDevice:
         """The image ImageArray sends, or the error saying why there is none."""
         number, frame = self._read_latest_image()
         if frame is None:
-            snap = self._snapshot()
+            snap = self.worker.snapshot()
             if snap.state == CameraState.ERROR and snap.message:
                 # The last exposure failed: say why, not merely that there is no image.
                 raise DriverError(f"the last exposure gave no image: {snap.message}")
@@ -523,7 +523,7 @@ class CameraDevice:
     # -- device state and actions -----------------------------------------------------------------
 
     def device_state(self) -> list[dict[str, Any]]:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
         return [
             {"Name": "CameraState", "Value": int(snap.state)},
@@ -538,7 +538,7 @@ class CameraDevice:
 
     def action(self, name: str, parameters: str) -> str:
         """Camera facts Alpaca has no member for, as JSON text."""
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         action = name.lower()
         facts = snap.facts
         if action not in ACTIONS:
@@ -568,7 +568,7 @@ class CameraDevice:
 
     def view(self) -> DeviceView:
         """What the setup pages show, from one snapshot."""
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         facts = snap.facts
         return DeviceView(
             number=self.number,
