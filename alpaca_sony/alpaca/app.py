@@ -220,10 +220,10 @@ def _bad_request(req: falcon.Request, resp: falcon.Response, exc: BadRequest, _:
     _plain(resp, falcon.HTTP_400, str(exc))
 
 
-def _ascom_error(req: falcon.Request, resp: falcon.Response, exc: AlpacaError, _: Any) -> None:
+def _ascom_error(req: falcon.Request, resp: falcon.Response, exc: AlpacaError, params: Any) -> None:
     transaction: _Transaction | None = getattr(req.context, "transaction", None)
     if transaction is None:  # raised before the request was parsed: a bug, not a client error
-        _unexpected(req, resp, exc, _)
+        _unexpected(req, resp, exc, params)
         return
     body = responses.envelope(
         transaction.client_transaction_id,

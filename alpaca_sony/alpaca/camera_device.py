@@ -2,9 +2,10 @@
 
 No HTTP here: the member table (:mod:`alpaca_sony.alpaca.members`) parses each request, checks
 the connection where its row says so, and calls these methods, which raise :class:`AlpacaError`
-subclasses. Client-side settings (binning, subframe, gain index, readout mode) live here under a
-lock; everything about the camera comes from the worker's snapshot, so no member waits on USB
-except Connected/Connect/Disconnect and StartExposure's hand-over.
+subclasses; a method may assume the connection its row asks for. Client-side settings (binning,
+subframe, gain index, readout mode) live here as one immutable value swapped under a lock;
+everything about the camera comes from the worker's snapshot, so no member waits on USB except
+Connected/Connect/Disconnect and StartExposure's hand-over.
 
 A body the model table lacks (sony-ptp.md 14.4: it must still shoot) learns its sensor size from its
 first frame (the worker keeps it in :mod:`alpaca_sony.camera.geometry`). Before that frame,
