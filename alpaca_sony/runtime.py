@@ -19,8 +19,9 @@ from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from alpaca_sony import __version__
-from alpaca_sony.alpaca.app import ServerInfo, create_app
+from alpaca_sony.alpaca.app import create_app
 from alpaca_sony.alpaca.camera_device import CameraDevice
+from alpaca_sony.alpaca.server_info import ServerInfo
 from alpaca_sony.camera.decode import ColourSpace, DecodeOptions
 from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
 from alpaca_sony.camera.originals import OriginalsFolder

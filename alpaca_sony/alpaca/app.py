@@ -1,9 +1,17 @@
-"""The Falcon application: an explicit route table, one error-mapping point, plain-text 400s."""
+"""The Falcon application: an explicit route table, errors mapped by Falcon's error handlers.
+
+Responders only parse, call the member table and answer success. Whatever they raise is answered
+by one handler per kind (alpaca.md 0.4, 0.6 and 1.6): :class:`BadRequest` as a plain-text 400;
+an ASCOM error as HTTP 200 JSON with its ErrorNumber, the ClientTransactionID echoed and ``Value``
+null where the member answers one; any other error of this package as a driver error (0x500);
+anything unexpected as a plain-text 500. An image request's error is JSON like any other, even
+when the client asked for ImageBytes (alpaca.md 0.22).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +21,11 @@ from alpaca_sony.alpaca import responses
 from alpaca_sony.alpaca.camera_device import CameraDevice
 from alpaca_sony.alpaca.errors import AlpacaError, BadRequest, DriverError
 from alpaca_sony.alpaca.image_payload import ImagePayloads
-from alpaca_sony.alpaca.members import IMAGE_MEMBERS, MEMBERS
+from alpaca_sony.alpaca.members import MEMBERS
 from alpaca_sony.alpaca.params import AlpacaRequest, parse_form, parse_query
+from alpaca_sony.alpaca.server_info import ServerInfo
 from alpaca_sony.alpaca.setup_pages import device_page, server_page
+from alpaca_sony.camera.state import LatestImage
 from alpaca_sony.errors import AlpacaSonyError
 
 log = logging.getLogger(__name__)
@@ -26,14 +36,12 @@ MAX_FORM_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
-class ServerInfo:
-    """What /management/v1/description and the setup page say about this server."""
+class _Transaction:
+    """A parsed request's IDs, kept on ``req.context`` for the error handlers."""
 
-    name: str
-    manufacturer: str
-    version: str
-    location: str
-    settings: dict[str, str]
+    client_transaction_id: int
+    server_transaction_id: int
+    has_value: bool  # the reply carries ``Value`` (null on errors)
 
 
 def _plain(resp: falcon.Response, status: str, text: str) -> None:
@@ -48,124 +56,107 @@ def _json(resp: falcon.Response, body: dict[str, Any]) -> None:
     resp.data = responses.dumps(body)
 
 
-class _Base:
-    def __init__(self, counter: responses.TransactionCounter):
-        self.counter = counter
-
-    def _parse(self, req: falcon.Request, put: bool) -> AlpacaRequest:
-        if not put:
-            return parse_query(req.query_string)
-        length = req.content_length or 0
-        if length > MAX_FORM_BYTES:
-            raise BadRequest("the form body is too large")
-        return parse_form(req.bounded_stream.read() if length else b"")
-
-    def _answer(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        put: bool,
-        action: Callable[[AlpacaRequest], Any],
-        has_value: bool,
-    ) -> None:
-        """Parse, run, and answer: 400 for bad requests, 200 + ErrorNumber for ASCOM errors."""
-        try:
-            request = self._parse(req, put)
-        except BadRequest as exc:
-            _plain(resp, falcon.HTTP_400, str(exc))
-            return
-        server_tid = self.counter.next()
-        error: AlpacaError | None = None
-        value: Any = None
-        try:
-            value = action(request)
-        except BadRequest as exc:
-            _plain(resp, falcon.HTTP_400, str(exc))
-            return
-        except AlpacaError as exc:
-            error = exc
-        except AlpacaSonyError as exc:
-            log.warning("%s %s failed: %s", req.method, req.path, exc)
-            error = DriverError(str(exc))
-        body = responses.envelope(
-            request.client_transaction_id, server_tid, error, value=value, has_value=has_value
-        )
-        _json(resp, body)
-        if put:
-            log.info("%s %s -> %s", req.method, req.path, body["ErrorNumber"])
-        else:
-            log.debug("%s %s -> %s", req.method, req.path, body["ErrorNumber"])
+def _log_answer(req: falcon.Request, error_number: int) -> None:
+    level = logging.INFO if req.method == "PUT" else logging.DEBUG
+    log.log(level, "%s %s -> %s", req.method, req.path, error_number)
 
 
-class DeviceResource(_Base):
+def _parse(req: falcon.Request) -> AlpacaRequest:
+    """The query of a GET or the form of a PUT.
+
+    Raises:
+        BadRequest: malformed IDs, a non-UTF-8 or over-long form.
+    """
+    if req.method != "PUT":
+        return parse_query(req.query_string)
+    length = req.content_length or 0
+    if length > MAX_FORM_BYTES:
+        raise BadRequest("the form body is too large")
+    return parse_form(req.bounded_stream.read() if length else b"")
+
+
+def _begin(
+    req: falcon.Request, counter: responses.TransactionCounter, has_value: bool
+) -> tuple[AlpacaRequest, _Transaction]:
+    """Parse the request (a 400 takes no ServerTransactionID) and open its transaction."""
+    request = _parse(req)
+    transaction = _Transaction(request.client_transaction_id, counter.next(), has_value)
+    req.context.transaction = transaction
+    return request, transaction
+
+
+def _answer(
+    req: falcon.Request, resp: falcon.Response, transaction: _Transaction, value: Any
+) -> None:
+    body = responses.envelope(
+        transaction.client_transaction_id,
+        transaction.server_transaction_id,
+        value=value,
+        has_value=transaction.has_value,
+    )
+    _json(resp, body)
+    _log_answer(req, 0)
+
+
+class DeviceResource:
     """/api/v1/camera/{device_number}/{member}."""
 
     def __init__(self, counter: responses.TransactionCounter, devices: Sequence[CameraDevice]):
-        super().__init__(counter)
+        self.counter = counter
         self.devices = {d.number: d for d in devices}
         self.payloads = {d.number: ImagePayloads() for d in devices}
 
-    def _device(self, resp: falcon.Response, number: str) -> CameraDevice | None:
-        """The device, or None after answering 400 (an unknown number is a bad request)."""
+    def _device(self, number: str) -> CameraDevice:
+        """The device (an unknown number is a bad request: alpaca.md 1.6)."""
         if not number.isdigit() or not number.isascii() or int(number) not in self.devices:
-            _plain(resp, falcon.HTTP_400, f"there is no camera number {number}")
-            return None
+            raise BadRequest(f"there is no camera number {number}")
         return self.devices[int(number)]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, number: str, member: str) -> None:
-        device = self._device(resp, number)
-        if device is None:
-            return
-        if member in IMAGE_MEMBERS:
-            self._image(req, resp, device)
-            return
-        entry = MEMBERS.get(member)
-        if entry is None or entry.get is None:
-            _plain(resp, falcon.HTTP_400, f"{member} is not a camera property that can be read")
-            return
-        getter = entry.get
-        self._answer(req, resp, False, lambda _r: getter(device), has_value=True)
+        device = self._device(number)
+        row = MEMBERS.get(member)
+        if row is None or row.get is None:
+            raise BadRequest(f"{member} is not a camera property that can be read")
+        request, transaction = _begin(req, self.counter, has_value=True)
+        value = row.read(device)
+        if row.image:
+            self._send_image(req, resp, device, value, request, transaction)
+        else:
+            _answer(req, resp, transaction, value)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, number: str, member: str) -> None:
-        device = self._device(resp, number)
-        if device is None:
-            return
-        entry = MEMBERS.get(member)
-        if entry is None or entry.put is None:
-            _plain(resp, falcon.HTTP_400, f"{member} is not a camera member that can be written")
-            return
-        putter = entry.put
-        returns_value = member in ("action", "commandbool", "commandstring")
-        self._answer(req, resp, True, lambda r: putter(device, r), has_value=returns_value)
+        device = self._device(number)
+        row = MEMBERS.get(member)
+        if row is None or row.put is None:
+            raise BadRequest(f"{member} is not a camera member that can be written")
+        request, transaction = _begin(req, self.counter, has_value=row.put.returns_value)
+        _answer(req, resp, transaction, row.write(device, request))
 
-    def _image(self, req: falcon.Request, resp: falcon.Response, device: CameraDevice) -> None:
-        try:
-            request = parse_query(req.query_string)
-        except BadRequest as exc:
-            _plain(resp, falcon.HTTP_400, str(exc))
-            return
-        server_tid = self.counter.next()
-        try:
-            frame = device.frame()
-        except AlpacaError as exc:
-            # Errors always go as JSON: clients mishandle ImageBytes error bodies.
-            body = responses.envelope(
-                request.client_transaction_id, server_tid, exc, has_value=True
-            )
-            _json(resp, body)
-            return
+    def _send_image(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        device: CameraDevice,
+        image: LatestImage,
+        request: AlpacaRequest,
+        transaction: _Transaction,
+    ) -> None:
         payloads = self.payloads[device.number]
-        number = device.image_number()
         wants_bytes = IMAGEBYTES in (req.get_header("Accept") or "")
         build = payloads.image_bytes if wants_bytes else payloads.json
-        length, chunks = build(number, frame, request.client_transaction_id, server_tid)
+        length, chunks = build(
+            image.number,
+            image.frame,
+            request.client_transaction_id,
+            transaction.server_transaction_id,
+        )
         resp.status = falcon.HTTP_200
         resp.content_type = IMAGEBYTES if wants_bytes else JSON
         resp.content_length = length
         resp.stream = chunks
 
 
-class ManagementResource(_Base):
+class ManagementResource:
     """/management/apiversions, /management/v1/description, /management/v1/configureddevices."""
 
     def __init__(
@@ -175,13 +166,14 @@ class ManagementResource(_Base):
         server: ServerInfo,
         what: str,
     ):
-        super().__init__(counter)
+        self.counter = counter
         self.devices = devices
         self.server = server
         self.what = what
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self._answer(req, resp, False, lambda _r: self._value(), has_value=True)
+        _, transaction = _begin(req, self.counter, has_value=True)
+        _answer(req, resp, transaction, self._value())
 
     def _value(self) -> Any:
         if self.what == "apiversions":
@@ -213,13 +205,49 @@ class SetupResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, number: str | None = None) -> None:
         if number is None:
-            resp.text = server_page(self.server, list(self.devices.values()))
+            resp.text = server_page(self.server, [d.view() for d in self.devices.values()])
         elif number.isdigit() and int(number) in self.devices:
-            resp.text = device_page(self.server, self.devices[int(number)])
+            resp.text = device_page(self.server, self.devices[int(number)].view())
         else:
             _plain(resp, falcon.HTTP_404, f"there is no camera number {number}")
             return
         resp.content_type = falcon.MEDIA_HTML
+
+
+# -- error handlers (Falcon picks the most specific class registered) ----------------------------
+
+
+def _bad_request(req: falcon.Request, resp: falcon.Response, exc: BadRequest, _: Any) -> None:
+    _plain(resp, falcon.HTTP_400, str(exc))
+
+
+def _ascom_error(req: falcon.Request, resp: falcon.Response, exc: AlpacaError, params: Any) -> None:
+    transaction: _Transaction | None = getattr(req.context, "transaction", None)
+    if transaction is None:  # raised before the request was parsed: a bug, not a client error
+        _unexpected(req, resp, exc, params)
+        return
+    body = responses.envelope(
+        transaction.client_transaction_id,
+        transaction.server_transaction_id,
+        exc,
+        has_value=transaction.has_value,
+    )
+    _json(resp, body)
+    _log_answer(req, exc.error_number)
+
+
+def _driver_error(
+    req: falcon.Request, resp: falcon.Response, exc: AlpacaSonyError, params: Any
+) -> None:
+    """A camera or USB failure the device layer did not turn into an ASCOM error."""
+    log.warning("%s %s failed: %s", req.method, req.path, exc)
+    _ascom_error(req, resp, DriverError(str(exc)), params)
+
+
+def _unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, _: Any) -> None:
+    """A bug: a plain-text 500 (Falcon's own errors, 404 and 405, keep their own handlers)."""
+    log.error("internal error answering %s %s", req.method, req.path, exc_info=exc)
+    _plain(resp, falcon.HTTP_500, f"internal server error: {exc}")
 
 
 def create_app(devices: Sequence[CameraDevice], server: ServerInfo) -> falcon.App[Any, Any]:
@@ -237,14 +265,8 @@ def create_app(devices: Sequence[CameraDevice], server: ServerInfo) -> falcon.Ap
     setup = SetupResource(devices, server)
     app.add_route("/setup", setup)
     app.add_route("/setup/v1/camera/{number}/setup", setup)
-
-    def unexpected(
-        req: falcon.Request, resp: falcon.Response, exc: Exception, _params: Any
-    ) -> None:
-        if isinstance(exc, falcon.HTTPError):
-            raise exc
-        log.error("internal error answering %s %s", req.method, req.path, exc_info=exc)
-        _plain(resp, falcon.HTTP_500, f"internal server error: {exc}")
-
-    app.add_error_handler(Exception, unexpected)
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(AlpacaSonyError, _driver_error)
+    app.add_error_handler(AlpacaError, _ascom_error)
+    app.add_error_handler(BadRequest, _bad_request)
     return app

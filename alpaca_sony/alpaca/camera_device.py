@@ -1,9 +1,11 @@
 """The ICameraV4 members of one Sony body, over the camera domain's device worker.
 
-No HTTP here: handlers in :mod:`alpaca_sony.alpaca.resources` parse requests and call these methods,
-which raise :class:`AlpacaError` subclasses. Client-side settings (binning, subframe, gain index,
-readout mode) live here under a lock; everything about the camera comes from the worker's snapshot,
-so no member waits on USB except Connected/Connect/Disconnect and StartExposure's hand-over.
+No HTTP here: the member table (:mod:`alpaca_sony.alpaca.members`) parses each request, checks
+the connection where its row says so, and calls these methods, which raise :class:`AlpacaError`
+subclasses; a method may assume the connection its row asks for. Client-side settings (binning,
+subframe, gain index, readout mode) live here as one immutable value swapped under a lock;
+everything about the camera comes from the worker's snapshot, so no member waits on USB except
+Connected/Connect/Disconnect and StartExposure's hand-over.
 
 A body the model table lacks (sony-ptp.md 14.4: it must still shoot) learns its sensor size from its
 first frame (the worker keeps it in :mod:`alpaca_sony.camera.geometry`). Before that frame,
@@ -29,12 +31,12 @@ from typing import Any
 import orjson
 
 from alpaca_sony import __version__
+from alpaca_sony.alpaca.device_view import DeviceView
 from alpaca_sony.alpaca.errors import (
     ActionNotImplemented,
     DriverError,
     InvalidOperation,
     InvalidValue,
-    NotConnected,
 )
 from alpaca_sony.camera.decode import DecodedFrame, ReadoutMode, Subframe
 from alpaca_sony.camera.exposure import ExposureRequest
@@ -65,7 +67,7 @@ def unique_id(model: str, serial_number: str) -> str:
     return str(uuid.uuid5(UNIQUE_ID_NAMESPACE, f"sony/{model}/{serial_number}"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class _ClientSettings:
     bin_x: int = 1
     bin_y: int = 1
@@ -164,12 +166,9 @@ class CameraDevice:
             self._settings = _ClientSettings()
             self._exposure_seen = False
 
-    def _snapshot(self) -> CameraSnapshot:
-        """The snapshot, or NotConnected."""
-        snap = self.worker.snapshot()
-        if not snap.connected:
-            raise NotConnected("the camera is not connected")
-        return snap
+    def _settings_now(self) -> _ClientSettings:
+        with self._lock:
+            return self._settings
 
     def _body_name(self, snap: CameraSnapshot) -> str:
         """The key of a learned size: the body's DeviceInfo model string."""
@@ -192,7 +191,6 @@ class CameraDevice:
         return (learned.width, learned.height) if learned else None
 
     def _known_size(self) -> tuple[int, int]:
-        self._snapshot()
         size = self._sensor_size()
         if size is None:
             raise InvalidOperation(
@@ -210,7 +208,6 @@ class CameraDevice:
         return self._known_size()[1]
 
     def pixel_size(self) -> float:
-        self._snapshot()
         model = self.model
         pitch = model.sensor.pixel_size_um if model else None
         if pitch is None:
@@ -221,69 +218,94 @@ class CameraDevice:
         return pitch
 
     def sensor_name(self) -> str:
-        self._snapshot()
         model = self.model
         name = model.sensor.sensor_name if model else ""
         part = name.removeprefix("Sony ").upper()
         return part if part.startswith("IMX") and " " not in part else ""
 
     def _readout(self) -> ReadoutMode:
-        with self._lock:
-            return READOUT_MODES[self._settings.readout_mode]
+        return READOUT_MODES[self._settings_now().readout_mode]
 
     def sensor_type(self) -> int:
-        self._snapshot()
         return SENSOR_TYPE_RGGB if self._readout() == ReadoutMode.RAW else SENSOR_TYPE_COLOR
 
     def max_adu(self) -> int:
-        self._snapshot()
         model = self.model
         sensor_max = model.sensor.max_adu if model else UNKNOWN_BODY_MAX_ADU
         return sensor_max if self._readout() == ReadoutMode.RAW else 65535
 
-    def bayer_offset(self, axis: str) -> int:
+    def _bayer_offsets(self) -> tuple[int, int]:
         """Offsets of the RGGB pattern (all Sony bodies: R at 0,0; 0 in RGB modes too)."""
-        image = self._snapshot().latest_image
+        image = self.worker.snapshot().latest_image
         frame = image.frame if image is not None else None
         if (
             frame is not None
             and frame.bayer_offset_x is not None
             and frame.bayer_offset_y is not None
         ):
-            return frame.bayer_offset_x if axis == "x" else frame.bayer_offset_y
-        return 0
+            return frame.bayer_offset_x, frame.bayer_offset_y
+        return 0, 0
+
+    def bayer_offset_x(self) -> int:
+        return self._bayer_offsets()[0]
+
+    def bayer_offset_y(self) -> int:
+        return self._bayer_offsets()[1]
 
     # -- binning and subframe ------------------------------------------------------------------
+    # StartX/StartY/NumX/NumY writes are not cross-checked (alpaca.md 0.13): StartExposure is.
 
-    def get_setting(self, name: str) -> int:
-        self._snapshot()
-        with self._lock:
-            settings = self._settings
-            if name == "num_x" and settings.num_x is None:
-                return self.camera_x_size() // settings.bin_x
-            if name == "num_y" and settings.num_y is None:
-                return self.camera_y_size() // settings.bin_y
-            value: int = getattr(settings, name)
-            return value
+    def bin_x(self) -> int:
+        return self._settings_now().bin_x
 
-    def set_bin(self, axis: str, value: int) -> None:
-        self._snapshot()
+    def bin_y(self) -> int:
+        return self._settings_now().bin_y
+
+    def set_bin(self, value: int) -> None:
+        """BinX or BinY: symmetric binning only, so either sets both (what clients expect)."""
         if not 1 <= value <= MAX_BIN:
             raise InvalidValue(f"binning must be 1 to {MAX_BIN}, not {value}")
         with self._lock:
-            # Symmetric binning only: setting one axis sets both (what clients expect).
-            self._settings.bin_x = self._settings.bin_y = value
+            self._settings = replace(self._settings, bin_x=value, bin_y=value)
 
-    def set_subframe(self, name: str, value: int) -> None:
-        """StartX/StartY/NumX/NumY: not cross-checked here; StartExposure validates."""
-        self._snapshot()
+    def start_x(self) -> int:
+        return self._settings_now().start_x
+
+    def start_y(self) -> int:
+        return self._settings_now().start_y
+
+    def set_start_x(self, value: int) -> None:
         with self._lock:
-            setattr(self._settings, name, value)
+            self._settings = replace(self._settings, start_x=value)
+
+    def set_start_y(self, value: int) -> None:
+        with self._lock:
+            self._settings = replace(self._settings, start_y=value)
+
+    def num_x(self) -> int:
+        settings = self._settings_now()
+        if settings.num_x is None:
+            return self.camera_x_size() // settings.bin_x
+        return settings.num_x
+
+    def num_y(self) -> int:
+        settings = self._settings_now()
+        if settings.num_y is None:
+            return self.camera_y_size() // settings.bin_y
+        return settings.num_y
+
+    def set_num_x(self, value: int) -> None:
+        with self._lock:
+            self._settings = replace(self._settings, num_x=value)
+
+    def set_num_y(self, value: int) -> None:
+        with self._lock:
+            self._settings = replace(self._settings, num_y=value)
 
     # -- gain (ISO, index mode) ------------------------------------------------------------------
 
     def _iso_values(self) -> list[int]:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         values = [v for v in snap.facts.iso_values if Iso(v).is_plain]
         if not values and self.model is not None:
             values = [v for v in self.model.iso_values if Iso(v).is_plain]
@@ -294,11 +316,10 @@ class CameraDevice:
 
     def gain(self) -> int:
         values = self._iso_values()
-        with self._lock:
-            index = self._settings.gain_index
+        index = self._settings_now().gain_index
         if index is not None:
             return index
-        current = self._snapshot().facts.iso
+        current = self.worker.snapshot().facts.iso
         if current in values:
             return values.index(current)
         for preferred in (800, 400, 1600):
@@ -311,12 +332,11 @@ class CameraDevice:
         if not 0 <= value < len(values):
             raise InvalidValue(f"gain index must be 0 to {len(values) - 1}, not {value}")
         with self._lock:
-            self._settings.gain_index = value
+            self._settings = replace(self._settings, gain_index=value)
 
     # -- readout modes ----------------------------------------------------------------------------
 
     def readout_modes(self) -> list[str]:
-        self._snapshot()
         size = self._sensor_size()
         if size is None:
             return ["Raw Bayer (RGGB)", "RGB linear 16-bit", "RGB half size, fast (bin 2)"]
@@ -328,16 +348,13 @@ class CameraDevice:
         ]
 
     def readout_mode(self) -> int:
-        self._snapshot()
-        with self._lock:
-            return self._settings.readout_mode
+        return self._settings_now().readout_mode
 
     def set_readout_mode(self, value: int) -> None:
-        self._snapshot()
         if not 0 <= value < len(READOUT_MODES):
             raise InvalidValue(f"readout mode must be 0 to {len(READOUT_MODES) - 1}, not {value}")
         with self._lock:
-            self._settings.readout_mode = value
+            self._settings = replace(self._settings, readout_mode=value)
 
     # -- exposure limits and state -----------------------------------------------------------------
 
@@ -346,7 +363,6 @@ class CameraDevice:
         return model.shortest_speed_s if model else UNKNOWN_BODY_SHORTEST_S
 
     def exposure_min(self) -> float:
-        self._snapshot()
         return self._shortest_speed_s()
 
     @staticmethod
@@ -354,13 +370,13 @@ class CameraDevice:
         return EXPOSURE_MAX_S
 
     def camera_state(self) -> int:
-        return int(self._snapshot().state)
+        return int(self.worker.snapshot().state)
 
     def image_ready(self) -> bool:
-        return self._snapshot().image_ready
+        return self.worker.snapshot().image_ready
 
     def percent_completed(self) -> int:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         if snap.state in (CameraState.IDLE, CameraState.ERROR):
             return 100 if snap.image_ready else 0
         exposure = snap.exposure
@@ -381,7 +397,7 @@ class CameraDevice:
         return exposure.started_utc.split("+")[0]
 
     def _last_exposure(self) -> ExposureStatus:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         with self._lock:
             seen = self._exposure_seen
         if not seen or snap.exposure is None or snap.exposure.started_utc is None:
@@ -391,7 +407,7 @@ class CameraDevice:
     # -- exposures ---------------------------------------------------------------------------------
 
     def start_exposure(self, duration_s: float, light: bool) -> None:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         shortest_s = self._shortest_speed_s()
         if duration_s < 0:
             raise InvalidValue(f"duration must not be negative ({duration_s})")
@@ -401,8 +417,7 @@ class CameraDevice:
             raise InvalidValue(f"exposures longer than {EXPOSURE_MAX_S:g} s are not supported")
         if snap.state not in (CameraState.IDLE, CameraState.ERROR):
             raise InvalidOperation("an exposure is already in progress")
-        with self._lock:
-            settings = _ClientSettings(**vars(self._settings))
+        settings = self._settings_now()
         readout = READOUT_MODES[settings.readout_mode]
         size = self._sensor_size()
         if size is None:
@@ -466,11 +481,10 @@ class CameraDevice:
         )
 
     def abort_exposure(self) -> None:
-        self._snapshot()
         self.worker.abort_exposure()
 
     def stop_exposure(self) -> None:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         exposure = snap.exposure
         if snap.state == CameraState.EXPOSING and exposure is not None and not exposure.bulb:
             raise InvalidOperation(
@@ -480,7 +494,7 @@ class CameraDevice:
 
     def latest_image(self) -> LatestImage:
         """The ready image with its own number and exposure, read as one value."""
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         image = snap.latest_image
         if image is None:
             if snap.state == CameraState.ERROR and snap.message:
@@ -492,16 +506,10 @@ class CameraDevice:
     def frame(self) -> DecodedFrame:
         return self.latest_image().frame
 
-    def image_number(self) -> int:
-        """The ready image's number (0 when none): prefer latest_image(), which pairs it with
-        its pixels."""
-        image = self.worker.snapshot().latest_image
-        return image.number if image is not None else 0
-
     # -- device state and actions -----------------------------------------------------------------
 
     def device_state(self) -> list[dict[str, Any]]:
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
         return [
             {"Name": "CameraState", "Value": int(snap.state)},
@@ -516,7 +524,7 @@ class CameraDevice:
 
     def action(self, name: str, parameters: str) -> str:
         """Camera facts Alpaca has no member for, as JSON text."""
-        snap = self._snapshot()
+        snap = self.worker.snapshot()
         action = name.lower()
         facts = snap.facts
         if action not in ACTIONS:
@@ -541,3 +549,29 @@ class CameraDevice:
                 "message": snap.message,
             }
         return orjson.dumps(result).decode()
+
+    # -- the setup pages' view --------------------------------------------------------------------
+
+    def view(self) -> DeviceView:
+        """What the setup pages show, from one snapshot."""
+        snap = self.worker.snapshot()
+        facts = snap.facts
+        return DeviceView(
+            number=self.number,
+            unique_id=self.unique_id,
+            name=self.name(),
+            model_name=self.model_name,
+            serial_number=facts.serial_number or self.serial_number,
+            firmware=facts.firmware,
+            connected=snap.connected,
+            usb_link_up=snap.online,
+            state=CameraState(snap.state),
+            image_ready=snap.image_ready,
+            message=snap.message,
+            iso=Iso(facts.iso) if facts.iso is not None else None,
+            shutter=ShutterSpeed(facts.shutter) if facts.shutter is not None else None,
+            file_format=facts.file_format,
+            battery_percent=facts.battery_percent,
+            images_waiting=facts.images_waiting,
+            saved_files=snap.saved_files,
+        )

@@ -1,8 +1,10 @@
 """Alpaca ImageBytes (metadata version 1): a 44-byte little-endian header, then the pixels.
 
-Pure: takes an x-major numpy array (what the camera layer stores), returns the header; the pixel
-bytes are the array's own buffer (no copy). ImageElementType is always 2 (Int32), which ConformU
-and the .NET client require for ImageArray; the transmission type is the narrowest lossless one.
+Pure: takes an x-major numpy array (what the camera layer stores), returns the header. The pixel
+bytes that follow it are not the array's own buffer: :mod:`alpaca_sony.alpaca.image_payload` copies
+them once per image into little-endian bytes that every download shares. ImageElementType is
+always 2 (Int32), which ConformU and the .NET client require for ImageArray; the transmission type
+is the narrowest lossless one.
 """
 
 from __future__ import annotations

@@ -1,16 +1,15 @@
-"""The /setup HTML pages: live status and the settings in force (read-only for now)."""
+"""The /setup HTML pages: live status and the settings in force (read-only for now).
+
+Pure: each page is rendered from the server's identity and the cameras' read-only views.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING
 
-from alpaca_sony.camera.state import CameraState
-from alpaca_sony.sony.values import Iso, ShutterSpeed
-
-if TYPE_CHECKING:
-    from alpaca_sony.alpaca.app import ServerInfo
-    from alpaca_sony.alpaca.camera_device import CameraDevice
+from alpaca_sony.alpaca.device_view import DeviceView
+from alpaca_sony.alpaca.server_info import ServerInfo
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;background:#111;color:#ddd}"
@@ -35,34 +34,32 @@ def _rows(rows: list[tuple[str, object]]) -> str:
     return f"<table>{cells}</table>"
 
 
-def _status_rows(device: CameraDevice) -> list[tuple[str, object]]:
-    snap = device.worker.snapshot()
-    facts = snap.facts
+def _status_rows(view: DeviceView) -> list[tuple[str, object]]:
     return [
-        ("Device number", device.number),
-        ("Unique ID", device.unique_id),
-        ("Model", device.model_name),
-        ("Serial number", facts.serial_number or device.serial_number),
-        ("Firmware", facts.firmware),
-        ("Connected", snap.connected),
-        ("USB link", "up" if snap.online else "down"),
-        ("State", CameraState(snap.state).name.lower()),
-        ("Image ready", snap.image_ready),
-        ("Message", snap.message or "-"),
-        ("ISO", Iso(facts.iso) if facts.iso is not None else "-"),
-        ("Shutter speed", ShutterSpeed(facts.shutter) if facts.shutter is not None else "-"),
-        ("File format", facts.file_format or "-"),
-        ("Battery", f"{facts.battery_percent} %" if facts.battery_percent is not None else "-"),
-        ("Images waiting in camera", facts.images_waiting),
+        ("Device number", view.number),
+        ("Unique ID", view.unique_id),
+        ("Model", view.model_name),
+        ("Serial number", view.serial_number),
+        ("Firmware", view.firmware),
+        ("Connected", view.connected),
+        ("USB link", "up" if view.usb_link_up else "down"),
+        ("State", view.state.name.lower()),
+        ("Image ready", view.image_ready),
+        ("Message", view.message or "-"),
+        ("ISO", view.iso if view.iso is not None else "-"),
+        ("Shutter speed", view.shutter if view.shutter is not None else "-"),
+        ("File format", view.file_format or "-"),
+        ("Battery", f"{view.battery_percent} %" if view.battery_percent is not None else "-"),
+        ("Images waiting in camera", view.images_waiting),
     ]
 
 
-def server_page(server: ServerInfo, devices: list[CameraDevice]) -> str:
+def server_page(server: ServerInfo, cameras: Sequence[DeviceView]) -> str:
     """The main page: server identity, settings, and one line per camera."""
-    cameras = "".join(
-        f"<li><a href='/setup/v1/camera/{d.number}/setup'>Camera {d.number}: "
-        f"{escape(d.name())} ({escape(d.model_name)})</a></li>"
-        for d in devices
+    items = "".join(
+        f"<li><a href='/setup/v1/camera/{view.number}/setup'>Camera {view.number}: "
+        f"{escape(view.name)} ({escape(view.model_name)})</a></li>"
+        for view in cameras
     )
     body = (
         f"<h1>{escape(server.name)}</h1>"
@@ -74,22 +71,21 @@ def server_page(server: ServerInfo, devices: list[CameraDevice]) -> str:
             ]
         )
         + "<h2>Cameras</h2><ul>"
-        + (cameras or "<li>none found</li>")
+        + (items or "<li>none found</li>")
         + "</ul><h2>Settings</h2>"
         + _rows(sorted(server.settings.items()))
     )
     return _page(server.name, body)
 
 
-def device_page(server: ServerInfo, device: CameraDevice) -> str:
+def device_page(server: ServerInfo, view: DeviceView) -> str:
     """One camera: live status and its recent saved originals."""
-    snap = device.worker.snapshot()
-    files = "".join(f"<li>{escape(name)}</li>" for name in reversed(snap.saved_files[-20:]))
+    files = "".join(f"<li>{escape(name)}</li>" for name in reversed(view.saved_files[-20:]))
     body = (
-        f"<h1>{escape(device.name())}</h1>"
-        + _rows(_status_rows(device))
+        f"<h1>{escape(view.name)}</h1>"
+        + _rows(_status_rows(view))
         + "<h2>Recently saved originals</h2><ul>"
         + (files or "<li>none yet</li>")
         + f"</ul><p><a href='/setup'>{escape(server.name)}</a></p>"
     )
-    return _page(device.name(), body)
+    return _page(view.name, body)

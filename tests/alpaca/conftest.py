@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from alpaca_sony.alpaca.app import ServerInfo, create_app
+from alpaca_sony.alpaca.app import create_app
 from alpaca_sony.alpaca.camera_device import CameraDevice
+from alpaca_sony.alpaca.server_info import ServerInfo
 from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
