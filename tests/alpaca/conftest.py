@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from falcon import testing
 
@@ -66,6 +67,17 @@ class Api:
             time.sleep(0.01)
         raise AssertionError("no image")
 
+    def wait_saved(self, count: int = 1, timeout_s: float = 30) -> tuple[str, ...]:
+        """The originals saved so far, once there are ``count``: ImageReady comes before the save
+        is committed (the staged file is decoded first), so a test that reads the folder waits."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            saved = self.device.worker.snapshot().saved_files
+            if len(saved) >= count:
+                return saved
+            time.sleep(0.01)
+        raise AssertionError(f"fewer than {count} originals saved")
+
 
 @pytest.fixture
 def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
@@ -97,3 +109,15 @@ def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
 @pytest.fixture
 def api(api_factory: Callable[..., Api]) -> Api:
     return api_factory()
+
+
+def saved_by_server(camera: Any, count: int, timeout_s: float = 60) -> list[str]:
+    """The originals the server reports saved (Action "savedfiles", as any client can ask),
+    once there are ``count``: ImageReady comes before the save is committed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        files: list[str] = orjson.loads(camera.Action("savedfiles", ""))["files"]
+        if len(files) >= count:
+            return files
+        time.sleep(0.02)
+    raise AssertionError(f"the server never reported {count} saved originals")

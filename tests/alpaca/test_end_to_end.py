@@ -14,6 +14,7 @@ from alpaca.camera import Camera
 
 from alpaca_sony.config import Config, with_overrides
 from alpaca_sony.runtime import Runtime
+from tests.alpaca.conftest import saved_by_server
 from tests.camera.conftest import GatedClock
 
 
@@ -55,6 +56,7 @@ def test_alpyca_session(server: tuple[Runtime, int], tmp_path: Path) -> None:
     via_json = np.asarray(body["Value"], dtype=np.int32)
     assert via_bytes.shape == (6024, 4024)
     assert np.array_equal(via_bytes, via_json)
+    assert [Path(name).suffix for name in saved_by_server(camera, 1)] == [".ARW"]
     assert [p.suffix for p in tmp_path.iterdir() if not p.name.startswith(".")] == [".ARW"]
     assert any("ISO1600" in p.name for p in tmp_path.iterdir())
     camera.Connected = False

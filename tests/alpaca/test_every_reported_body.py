@@ -23,6 +23,7 @@ from alpaca.exceptions import AlpacaRequestException, DriverException
 from alpaca_sony.config import Config, with_overrides
 from alpaca_sony.runtime import Runtime
 from alpaca_sony.simulator.report import load_report
+from tests.alpaca.conftest import saved_by_server
 from tests.camera.conftest import GatedClock
 
 REPORTS = Path(__file__).resolve().parents[3] / "shared" / "samples" / "libgphoto2-sony"
@@ -90,12 +91,6 @@ LIMITS = {
 }
 
 
-def _newest_arw(folder: Path) -> Path:
-    arws = sorted(folder.glob("*.ARW"), key=lambda p: p.stat().st_mtime_ns)
-    assert arws, f"no ARW saved in {folder}"
-    return arws[-1]
-
-
 @pytest.mark.parametrize("served", PC_REMOTE, ids=lambda p: p.stem, indirect=True)
 def test_reported_body_shoots(served: Served, request: pytest.FixtureRequest) -> None:
     camera, originals = served.camera, served.originals
@@ -119,7 +114,9 @@ def test_reported_body_shoots(served: Served, request: pytest.FixtureRequest) ->
     assert served.expose(40.0), served.message()  # longer than any built-in speed: BULB
     assert camera.LastExposureDuration == pytest.approx(40.0, abs=0.5)
     image = np.asarray(camera.ImageArray, dtype=np.int32)  # alpyca asks for ImageBytes
-    with rawpy.imread(str(_newest_arw(originals))) as raw:
+    newest = Path(saved_by_server(camera, 2)[-1])
+    assert newest.parent == originals and newest.suffix == ".ARW"
+    with rawpy.imread(str(newest)) as raw:
         visible = raw.raw_image_visible.astype(np.int32)
     assert image.shape == visible.T.shape  # Alpaca arrays are [x][y]
     assert np.array_equal(image, visible.T)

@@ -105,6 +105,7 @@ def test_unknown_body_shoots_learns_its_size_and_keeps_it_across_a_restart(
     assert first.value("cameraysize") == HEIGHT
     assert first.value("numx") == -1  # what the client wrote stays what it reads back
     assert first.device.frame().width == WIDTH and first.device.frame().height == HEIGHT
+    first.wait_saved()
     saved = [p for p in (tmp_path / "orig").iterdir() if p.suffix == ".ARW"]
     assert len(saved) == 1 and UNKNOWN in saved[0].name
 
