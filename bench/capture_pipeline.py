@@ -101,9 +101,9 @@ def decode_ratio(trials: int) -> bool:
 
     from alpaca_sony.camera.decode import ReadoutMode, Subframe, decode
     from alpaca_sony.simulator.arw import star_field, write_arw
-    from alpaca_sony.sony.models import MODELS
+    from alpaca_sony.simulator.bodies import BODIES
 
-    model = MODELS["ILCE-7M3"]
+    model = BODIES["ILCE-7M3"]
     data = write_arw(
         model, star_field(model, 1), exposure_s=1, iso=800, when=dt.datetime.now(dt.UTC)
     )
