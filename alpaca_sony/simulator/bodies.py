@@ -128,6 +128,7 @@ def _body(
     v3: bool = False,
     fastest: int = 8000,
     iso: tuple[int, int] = (100, 25600),
+    iso_list: tuple[int, ...] | None = None,
     formats: tuple[int, ...] | None = None,
     packet: int = 512,
     controls_listed: bool = True,
@@ -139,7 +140,7 @@ def _body(
         protocol_version=PROTOCOL_V3 if v3 else PROTOCOL_V2,
         sensor=sensor,
         shutter_speeds=ladder_to(fastest),
-        iso_values=iso_steps(*iso),
+        iso_values=iso_list or iso_steps(*iso),
         compression_values=formats or (_V3_FORMATS if v3 else _V2_FORMATS),
         sources=sources,
         max_packet_size=packet,
@@ -234,7 +235,7 @@ BODIES: dict[str, SimulatedModel] = {
         _body("ILCE-7SM3", (0x0D18,), (0x0D17,), _layout(_FF12),
               "GP 0x0D18/0x0D17; LR 4288; sony-a7sm3.txt 0x9209 dump: ISO and shutter lists, "
               "0xD253 and no 0x5004, S1/S2 absent; USB 3.x port", v3=True,
-              formats=_D253_FORMATS, packet=1024, controls_listed=False),
+              iso_list=_A7SM3_ISO, formats=_D253_FORMATS, packet=1024, controls_listed=False),
         _body("ILCE-7S", (0x0954,), (0x08E2,), _layout(_FF12),
               "GP 0x0954/0x08E2; LR 4288; DLL ISO 50..128000", iso=(50, 128000)),
         _body("ILCE-7SM2", (0x0A71,), (), _layout(_FF12), "GP 0x0A71; LR 4288",
@@ -311,9 +312,6 @@ BODIES: dict[str, SimulatedModel] = {
               iso=(125, 12800)),
     )
 }  # fmt: skip
-
-# The A7SM3's lists are its own dump's, not the table ladder's (sony-a7sm3.txt).
-BODIES["ILCE-7SM3"] = replace(BODIES["ILCE-7SM3"], iso_values=_A7SM3_ISO)
 
 DEFAULT_BODY = "ILCE-7M3"
 # A product id no table knows, for simulated bodies outside this table (the driver then names the
