@@ -39,9 +39,10 @@ log = logging.getLogger(__name__)
 class SensorLayout:
     """The raw array an ARW of this body stores, and the window of it that light reaches.
 
-    Outside the window sit the optical-black margins (black level plus read noise only). Levels:
-    black 512 and white 16383 on every 14-bit Sony ARW (LibRaw's Sony black/maximum defaults for
-    uncompressed 14-bit files; tests/simulator/test_arw.py decodes them back).
+    Outside the window sit the optical-black margins (black level plus read noise only). Levels
+    are what the simulated ARW states in its Sony BlackLevel (0x7310) and WhiteLevel (0xC61D)
+    tags: 512, the black level of Sony's 14-bit files, and 16383, the 14-bit full scale; LibRaw
+    reads them back (tests/simulator/test_arw.py).
     """
 
     raw_width: int
