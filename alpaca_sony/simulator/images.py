@@ -18,6 +18,7 @@ from PIL import Image
 from alpaca_sony.simulator.arw import stamp_sequence, star_field, write_arw
 from alpaca_sony.simulator.bodies import SimulatedModel
 from alpaca_sony.simulator.jpeg import render_jpeg
+from alpaca_sony.simulator.ladders import ISO_AUTO
 from alpaca_sony.simulator.shots import CapturedFile
 from alpaca_sony.sony.codes import FORMAT_ARW
 
@@ -65,8 +66,8 @@ def render_file(body: RenderedBody, file: CapturedFile) -> bytes:
     """The bytes of one captured file (ARW or JPEG)."""
     shot = file.shot
     mosaic = shot_mosaic(body, shot.number)
-    iso = shot.iso & 0xFFFFFF
-    iso = 800 if iso == 0xFFFFFF else iso
+    iso = shot.iso & ISO_AUTO  # the low 24 bits carry the number (top byte: range flags)
+    iso = 800 if iso == ISO_AUTO else iso  # AUTO: the simulator writes ISO 800 (its own choice)
     if file.object_format == FORMAT_ARW:
         return write_arw(
             body.model,
