@@ -112,6 +112,8 @@ def test_pc_remote_reports_have_pc_remote_ids() -> None:
 
 def test_the_simulator_plays_every_body_the_driver_knows() -> None:
     assert sorted(BODIES) == sorted(MODELS)
+    for body in BODIES.values():  # each camera-side fact names where it comes from
+        assert len(body.sources) > 20, body.model
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
