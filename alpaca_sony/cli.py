@@ -1,8 +1,9 @@
 """Command line.
 
 ``alpaca-sony [options]`` serves the Alpaca API; ``alpaca-sony list`` prints the Sony cameras on
-USB, their mode and what to fix; ``alpaca-sony check`` takes one exposure and saves it.
-``--simulator [MODEL]`` uses the built-in simulated body through the production pyusb code.
+USB, their mode and what to fix; ``alpaca-sony check`` takes one exposure the way the server does
+(the camera layer's ExposureRunner) and saves it. ``--simulator [MODEL]`` uses the built-in
+simulated body through the production pyusb code.
 """
 
 from __future__ import annotations
@@ -15,17 +16,23 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
+from alpaca_sony.camera.exposure import (
+    CaptureOptions,
+    ExposureControl,
+    ExposureRequest,
+    ExposureRunner,
+)
 from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.camera.worker import facts_from
 from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import load, with_overrides
 from alpaca_sony.devices import open_camera, survey
 from alpaca_sony.errors import AlpacaSonyError
 from alpaca_sony.log import setup_logging
-from alpaca_sony.runtime import Runtime, SimulatorChoice, simulator_backend
-from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
-from alpaca_sony.sony.models import DEFAULT_MODEL
+from alpaca_sony.runtime import Runtime
+from alpaca_sony.simulator.bodies import DEFAULT_BODY
+from alpaca_sony.sony.capture import CaptureSequence
 from alpaca_sony.sony.values import Iso, ShutterSpeed
 from alpaca_sony.transport.usb import default_backend
 
@@ -35,10 +42,10 @@ log = logging.getLogger("alpaca_sony.cli")
 def _backend(args: argparse.Namespace, clock: Clock) -> Any:
     if args.simulator is None and args.simulator_report is None:
         return default_backend()
-    choice = SimulatorChoice(
-        args.simulator, args.simulator_report, args.simulator_reports, settle_s=0.5
-    )
-    return simulator_backend(choice, clock)
+    from alpaca_sony.simulator.factory import SimulatorChoice, simulated_backend
+
+    choice = SimulatorChoice(args.simulator, args.simulator_report, args.simulator_reports)
+    return simulated_backend(choice, clock)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -69,24 +76,22 @@ def _check(args: argparse.Namespace) -> int:
             f"{facts.device_model}: shutter {shutter}, ISO {iso}, format {facts.file_format}, "
             f"battery {facts.battery_percent}%\n"
         )
-        if args.iso:
-            capture.set_iso(args.iso)
-        plan = plan_exposure(args.exposure, shutter_ladder(capture.read_settings(), camera.model))
-        capture.set_shutter(plan.shutter_raw)
-        result = capture.expose(plan)
         runner = ExposureRunner(
             clock, CaptureOptions(keep_jpeg=True), OriginalsFolder(Path(args.check_dir), 0)
         )
-        saved = runner.save(facts.device_model, result.stale_files, None, None)
-        saved += runner.save(
-            facts.device_model, result.files, result.ended_at - result.started_at, args.iso
-        )
+        request = ExposureRequest(args.exposure, iso=args.iso or None)
+        outcome = runner.run(capture, request, ExposureControl(), _log_phase)
+        saved = [*outcome.recovered, *runner.commit(outcome.staged)]
         for path in saved:
             sys.stdout.write(f"saved {path} ({path.stat().st_size} bytes)\n")
     finally:
         camera.close()
         camera.session.transport.close()
     return 0
+
+
+def _log_phase(state: CameraState, _status: ExposureStatus) -> None:
+    log.info("exposure: %s", state.name.lower())
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -125,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--simulator",
         nargs="?",
-        const=DEFAULT_MODEL,
+        const=DEFAULT_BODY,
         metavar="MODEL",
-        help=f"use the built-in simulated camera (default {DEFAULT_MODEL}) instead of USB",
+        help=f"use the built-in simulated camera (default {DEFAULT_BODY}) instead of USB",
     )
     parser.add_argument(
         "--simulator-report",
@@ -171,7 +176,7 @@ def _normalise(argv: list[str]) -> list[str]:
     out = list(argv)
     for i, token in enumerate(out[:-1]):
         if token == "--simulator" and out[i + 1] in _COMMANDS:  # noqa: S105 - not a secret
-            out.insert(i + 1, DEFAULT_MODEL)
+            out.insert(i + 1, DEFAULT_BODY)
             break
     return out
 

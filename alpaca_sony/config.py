@@ -1,6 +1,8 @@
 """Settings: frozen dataclasses loaded once from a TOML file; command-line flags win.
 
-Unknown keys are an error that names the key, so a typo never silently does nothing.
+Unknown keys are an error that names the key, so a typo never silently does nothing. The
+``[camera]`` section turns into the camera layer's option objects here and only here
+(:meth:`CameraSettings.capture_options`), so the server and the command line read the same.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from alpaca_sony.camera.decode import ColourSpace, DecodeOptions
+from alpaca_sony.camera.exposure import CaptureOptions
+from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.errors import ConfigError
 
 
@@ -44,6 +49,31 @@ class CameraSettings:
     prefer_builtin_speeds: bool = False
     demosaic: str = "AHD"
     rgb_primaries: str = "camera"  # or "srgb"
+
+    def capture_options(self) -> CaptureOptions:
+        """What every exposure is shaped by.
+
+        Raises:
+            ConfigError: ``rgb_primaries`` names no colour space.
+        """
+        try:
+            colour_space = ColourSpace(self.rgb_primaries)
+        except ValueError:
+            choices = " or ".join(repr(c.value) for c in ColourSpace)
+            raise ConfigError(
+                f"camera.rgb_primaries must be {choices}, not {self.rgb_primaries!r}"
+            ) from None
+        return CaptureOptions(
+            prefer_builtin_speeds=self.prefer_builtin_speeds,
+            keep_jpeg=self.keep_jpeg,
+            save_originals=self.save_originals,
+            also_save_to_card=self.also_save_to_card,
+            decode=DecodeOptions(colour_space=colour_space, algorithm=self.demosaic),
+        )
+
+    def originals_folder(self) -> OriginalsFolder:
+        """Where the camera's original files go (used only while ``save_originals`` is on)."""
+        return OriginalsFolder(Path(self.save_dir).expanduser(), self.min_free_mb << 20)
 
 
 @dataclass(frozen=True)
@@ -89,7 +119,7 @@ def load(path: Path | None) -> Config:
     """The configuration in ``path`` (defaults when None).
 
     Raises:
-        ConfigError: unreadable file, bad TOML, unknown sections or keys, wrong types.
+        ConfigError: unreadable file, bad TOML, unknown sections or keys, wrong types or values.
     """
     if path is None:
         return Config()
@@ -104,7 +134,9 @@ def load(path: Path | None) -> Config:
         if name not in _SECTIONS:
             raise ConfigError(f"unknown section [{name}] (known: {', '.join(_SECTIONS)})")
         sections[name] = _section(name, _SECTIONS[name], table)
-    return Config(**sections)
+    config = Config(**sections)
+    config.camera.capture_options()  # a bad value is reported now, not at the first exposure
+    return config
 
 
 def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:

@@ -7,12 +7,10 @@ waitress; discovery and mDNS announce it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from waitress import wasyncore
@@ -22,15 +20,12 @@ from alpaca_sony import __version__
 from alpaca_sony.alpaca.app import create_app
 from alpaca_sony.alpaca.camera_device import CameraDevice
 from alpaca_sony.alpaca.server_info import ServerInfo
-from alpaca_sony.camera.decode import ColourSpace, DecodeOptions
-from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
-from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.camera.exposure import ExposureRunner
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import Config
 from alpaca_sony.devices import open_camera, survey
-from alpaca_sony.errors import ConfigError
-from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel, model_for
+from alpaca_sony.sony.models import CameraModel, model_for
 from alpaca_sony.transport.usb import default_backend
 
 log = logging.getLogger(__name__)
@@ -42,43 +37,16 @@ class _Found:
     model: CameraModel | None
 
 
-def simulator_backend(camera: SimulatorChoice, clock: Clock) -> Any:
-    """The simulated body the settings name, behind the production pyusb code."""
-    from alpaca_sony.simulator.body import BodySettings
-    from alpaca_sony.simulator.camera import SimulatedCamera
-    from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-    from alpaca_sony.simulator.report import load_report
+def _backend(config: Config, clock: Clock) -> Any:
+    """The cameras on USB, or the simulated body the settings name."""
+    camera = config.camera
+    if not camera.simulator and not camera.simulator_report:
+        return default_backend()
+    # Imported only here: serving real cameras never loads the simulator.
+    from alpaca_sony.simulator.factory import SimulatorChoice, simulated_backend
 
-    if camera.report:
-        settings = BodySettings(report=load_report(camera.report))
-    else:
-        model = camera.model or DEFAULT_MODEL
-        if model not in MODELS:
-            raise ConfigError(
-                f"unknown model {model!r} for the simulator: choose one of {', '.join(MODELS)}, "
-                "or give the body's libgphoto2 report with --simulator-report FILE"
-            )
-        settings = BodySettings(model=model, reports_dir=camera.reports_dir)
-    if camera.settle_s is not None:
-        settings = dataclasses.replace(settings, post_connect_settle_s=camera.settle_s)
-    return SimulatorBackend([SimulatedCamera(clock, settings)], clock)
-
-
-@dataclass(frozen=True)
-class SimulatorChoice:
-    """Which simulated body to serve: a report file, or a model (with its report if found)."""
-
-    model: str | None = None
-    report: str | None = None
-    reports_dir: str | None = None
-    settle_s: float | None = None  # None: the body's own startup wait
-
-    @classmethod
-    def from_config(cls, config: Config, settle_s: float | None = None) -> SimulatorChoice | None:
-        camera = config.camera
-        if not camera.simulator and not camera.simulator_report:
-            return None
-        return cls(camera.simulator, camera.simulator_report, camera.simulator_reports, settle_s)
+    choice = SimulatorChoice(camera.simulator, camera.simulator_report, camera.simulator_reports)
+    return simulated_backend(choice, clock)
 
 
 class Runtime:
@@ -87,9 +55,8 @@ class Runtime:
     def __init__(self, config: Config, clock: Clock | None = None, backend: Any = None):
         self.config = config
         self.clock = clock or SystemClock()
-        simulator = SimulatorChoice.from_config(config)
         if backend is None:
-            backend = simulator_backend(simulator, self.clock) if simulator else default_backend()
+            backend = _backend(config, self.clock)
         self.backend = backend
         self.devices: list[CameraDevice] = []
         self._server: BaseWSGIServer | MultiSocketServer | None = None
@@ -116,17 +83,7 @@ class Runtime:
 
     def _runner(self) -> ExposureRunner:
         camera = self.config.camera
-        options = CaptureOptions(
-            prefer_builtin_speeds=camera.prefer_builtin_speeds,
-            keep_jpeg=camera.keep_jpeg,
-            save_originals=camera.save_originals,
-            also_save_to_card=camera.also_save_to_card,
-            decode=DecodeOptions(
-                colour_space=ColourSpace(camera.rgb_primaries), algorithm=camera.demosaic
-            ),
-        )
-        folder = OriginalsFolder(Path(camera.save_dir).expanduser(), camera.min_free_mb << 20)
-        return ExposureRunner(self.clock, options, folder)
+        return ExposureRunner(self.clock, camera.capture_options(), camera.originals_folder())
 
     def _build_devices(self) -> None:
         for number, found in enumerate(self._found()):

@@ -32,6 +32,7 @@ from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import SystemClock
 from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.arw import star_field, write_arw
+from alpaca_sony.simulator.bodies import BODIES
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
 from alpaca_sony.sony.codes import CAPTURED_IMAGE_HANDLE
@@ -104,7 +105,7 @@ def latency(trials: int) -> bool:
 
 
 def decode_ratio(trials: int) -> bool:
-    model = MODELS["ILCE-7M3"]
+    model = BODIES["ILCE-7M3"]
     data = write_arw(
         model, star_field(model, 1), exposure_s=1, iso=800, when=dt.datetime.now(dt.UTC)
     )

@@ -13,8 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from alpaca_sony.camera.decode import ColourSpace
 from alpaca_sony.config import Config, load, with_overrides
 from alpaca_sony.errors import ConfigError
+from alpaca_sony.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,3 +97,46 @@ def test_serve_on_port_zero_logs_the_port_and_stops_on_sigterm(tmp_path: Path) -
             server.wait(10)
         if server.stderr is not None:
             server.stderr.close()
+
+
+def test_camera_settings_become_the_capture_options_in_one_place(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[camera]\nkeep_jpeg = true\nprefer_builtin_speeds = true\nsave_originals = false\n"
+        "also_save_to_card = true\ndemosaic = 'DCB'\nrgb_primaries = 'srgb'\n"
+        "save_dir = '~/frames'\nmin_free_mb = 3\n"
+    )
+    camera = load(path).camera
+    options = camera.capture_options()
+    assert (options.keep_jpeg, options.prefer_builtin_speeds, options.save_originals) == (
+        True, True, False,
+    )  # fmt: skip
+    assert options.also_save_to_card
+    assert (options.decode.colour_space, options.decode.algorithm) == (ColourSpace.SRGB, "DCB")
+    folder = camera.originals_folder()
+    assert folder.folder == Path("~/frames").expanduser() and folder.min_free_bytes == 3 << 20
+    # The server's exposures run with exactly these options.
+    runner = Runtime(load(path), backend=object())._runner()
+    assert runner.options == options and runner.originals is None  # saving is off
+
+
+def test_a_bad_colour_space_is_named_when_the_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[camera]\nrgb_primaries = 'adobe'\n")
+    with pytest.raises(ConfigError, match=r"camera\.rgb_primaries must be 'camera' or 'srgb'"):
+        load(path)
+
+
+def test_check_takes_one_exposure_the_way_the_server_does(tmp_path: Path) -> None:
+    done = _run(
+        "--simulator", "ILCE-7SM3", "check", "--exposure", "0.5", "--iso", "1600",
+        "--save-dir", str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ILCE-7SM3: shutter" in done.stdout
+    saved = sorted(p.name for p in tmp_path.iterdir())  # no hidden temporary file left either
+    name = r"\d{8}T\d{6}Z_ILCE-7SM3_000001_0\.5s_ISO1600\.ARW"
+    assert len(saved) == 1 and re.fullmatch(name, saved[0]), saved
+    assert f"saved {tmp_path / saved[0]}" in done.stdout
+    # The runner's own steps ran: the exposure went through its states.
+    assert "exposure: exposing" in done.stderr and "exposure: download" in done.stderr

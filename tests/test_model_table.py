@@ -1,17 +1,21 @@
-"""The model table: every Sony body the peers and the real reports name, each entry's facts as its
-sources give them, and each geometry as the bundled LibRaw decodes it."""
+"""The driver's model table: every Sony body the peers and the real reports name, each entry's facts
+as its sources give them, and each size it tells clients as the bundled LibRaw decodes it from the
+simulator's file of that body (the two tables are written apart, so a wrong size on one side shows).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import re
+from typing import Any
 
 import numpy as np
 import pytest
 import rawpy
 
 from alpaca_sony.simulator.arw import write_arw
+from alpaca_sony.simulator.bodies import BODIES
 from alpaca_sony.sony.models import MODELS, model_for
 from tests.samples import GPHOTO_REPORTS
 
@@ -106,14 +110,40 @@ def test_pc_remote_reports_have_pc_remote_ids() -> None:
             assert MODELS[found.group(1)].control_pids, path.name
 
 
+def test_the_simulator_plays_every_body_the_driver_knows() -> None:
+    assert sorted(BODIES) == sorted(MODELS)
+    for body in BODIES.values():  # each camera-side fact names where it comes from
+        assert len(body.sources) > 20, body.model
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_libraw_reports_the_table_geometry(name: str) -> None:
-    model = MODELS[name]
-    sensor = model.sensor
+def test_both_tables_give_the_same_usb_ids(name: str) -> None:
+    # Each table took the ids from libgphoto2 on its own: a slip on either side shows here.
+    driver, camera = MODELS[name], BODIES[name]
+    assert (driver.control_pids, driver.mtp_pids) == (camera.control_pids, camera.mtp_pids)
+
+
+def _libraw_sizes(name: str) -> Any:
+    sensor = BODIES[name].sensor
     zeros = np.zeros((sensor.raw_height, sensor.raw_width), dtype=np.uint16)
-    data = write_arw(model, zeros, exposure_s=1.0, iso=100, when=dt.datetime.now(dt.UTC))
+    data = write_arw(BODIES[name], zeros, exposure_s=1.0, iso=100, when=dt.datetime.now(dt.UTC))
     with rawpy.imread(io.BytesIO(data)) as raw:  # lazy: only the header is parsed
-        sizes = raw.sizes
-        assert (sizes.raw_width, sizes.raw_height) == (sensor.raw_width, sensor.raw_height)
+        return raw.sizes
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_libraw_decodes_the_size_the_driver_tells_clients(name: str) -> None:
+    sizes = _libraw_sizes(name)
+    sensor = MODELS[name].sensor
+    if sensor.sizes_published:
         assert (sizes.width, sizes.height) == (sensor.visible_width, sensor.visible_height)
-        assert (sizes.left_margin, sizes.top_margin) == (sensor.left_margin, sensor.top_margin)
+    else:  # nothing invented: the driver learns it from the body's first frame
+        assert (sensor.visible_width, sensor.visible_height) == (0, 0)
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_libraw_lights_the_window_the_simulator_renders(name: str) -> None:
+    sizes, sensor = _libraw_sizes(name), BODIES[name].sensor
+    assert (sizes.raw_width, sizes.raw_height) == (sensor.raw_width, sensor.raw_height)
+    assert (sizes.width, sizes.height) == (sensor.visible_width, sensor.visible_height)
+    assert (sizes.left_margin, sizes.top_margin) == (sensor.left_margin, sensor.top_margin)

@@ -32,7 +32,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from alpaca_sony.sony.models import CameraModel
+from alpaca_sony.simulator.bodies import SimulatedModel
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def _check_pattern(pattern: str) -> CfaPattern:
     return pattern  # narrowed to CfaPattern by the membership test
 
 
-def _makernote(model: CameraModel) -> bytes:
+def _makernote(model: SimulatedModel) -> bytes:
     """A headerless Sony makernote IFD, as ILCE bodies write it; all values are inline."""
     note = _Ifd("makernote")
     note.raw(0xB000, _BYTE, _ARW_4_0 if model.model in _ARW_4_BODIES else _ARW_2_3_5)
@@ -210,7 +210,7 @@ def _wb_levels() -> tuple[int, int, int, int]:
 
 
 def write_arw(
-    model: CameraModel,
+    model: SimulatedModel,
     mosaic: npt.NDArray[np.integer],
     *,
     exposure_s: float,
@@ -283,7 +283,7 @@ def write_arw(
     return b"".join((head, pixels.data))
 
 
-def exif_tiff(model: CameraModel, *, exposure_s: float, iso: int, when: datetime) -> bytes:
+def exif_tiff(model: SimulatedModel, *, exposure_s: float, iso: int, when: datetime) -> bytes:
     """The camera's EXIF block as a little-endian TIFF (IFD0 + ExifIFD + Sony makernote).
 
     This is what goes into a JPEG's APP1 segment after ``b"Exif\\0\\0"``; it carries the same
@@ -303,7 +303,7 @@ def exif_tiff(model: CameraModel, *, exposure_s: float, iso: int, when: datetime
 
 
 def _camera_ifds(
-    model: CameraModel, *, exposure_s: float, iso: int, when: datetime
+    model: SimulatedModel, *, exposure_s: float, iso: int, when: datetime
 ) -> tuple[_Ifd, _Ifd]:
     """IFD0 (identity, time, ExifIFD pointer) and the ExifIFD, shared by ARW and JPEG."""
     if iso <= 0:
@@ -393,7 +393,7 @@ def _level_lut(base: float, sigma: float, ceiling: float) -> Mosaic:
 
 
 def star_field(
-    model: CameraModel,
+    model: SimulatedModel,
     seed: int,
     pattern: CfaPattern = "RGGB",
     *,
@@ -499,7 +499,7 @@ def _add_stars(
 
 def _add_hot_pixels(
     img: Mosaic,
-    model: CameraModel,
+    model: SimulatedModel,
     window: tuple[int, int, int, int],
     black: float,
     white: float,

@@ -7,17 +7,18 @@ up with the clock, so a 300 s BULB exposure under a FakeClock costs nothing.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from alpaca_sony.clock import Clock
 from alpaca_sony.ptp.codes import EventCode, ResponseCode
 from alpaca_sony.ptp.datatypes import Value
+from alpaca_sony.simulator.bodies import BODIES, DEFAULT_BODY, SimulatedModel, body_for
 from alpaca_sony.simulator.faults import FaultPlan
+from alpaca_sony.simulator.images import render_file
 from alpaca_sony.simulator.profile import BodyProfile
 from alpaca_sony.simulator.properties import (
     BULB,
@@ -29,6 +30,7 @@ from alpaca_sony.simulator.properties import (
     notch_ladders,
 )
 from alpaca_sony.simulator.report import find_report
+from alpaca_sony.simulator.shots import CapturedFile, Shot
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
     FORMAT_ARW,
@@ -37,13 +39,23 @@ from alpaca_sony.sony.codes import (
     SonyControl,
     SonyProp,
 )
-from alpaca_sony.sony.models import DEFAULT_MODEL, MODELS, CameraModel, Quirks
-from alpaca_sony.sony.values import STILL_FORMAT_TO_COMPRESSION
 
 log = logging.getLogger(__name__)
 
+# The files one shot leaves per 0x5004 Compression Setting (sony-ptp.md 5.1): the JPEG qualities
+# 0x01-0x04 alone, RAW 0x10 alone, RAW+JPEG 0x11-0x14 and cRAW+JPEG 0x21-0x24 both.
 _RAW_AND_JPEG = {0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x24}
 _JPEG_ONLY = {0x01, 0x02, 0x03, 0x04}
+# The same per 0xD253 File Format (Still) on bodies without 0x5004 (sony-a7sm3.txt; sony-ptp.md
+# 5.1: 1 RAW, 2 RAW+JPEG, 3 JPEG, 4 RAW+HEIF, 5 HEIF) as (JPEG, ARW). The simulator renders no
+# HEIF: the HEIF settings leave the ARW alone, and an unknown value is taken as RAW.
+_STILL_FORMAT_FILES = {
+    1: (False, True),
+    2: (True, True),
+    3: (True, False),
+    4: (False, True),
+    5: (False, True),
+}
 _FOCUS_MANUAL = {FOCUS_MODES["MF"], 0x8007}
 _MANUAL_PROGRAM_LOW16 = 0x0001
 _SHUTTER_PRIORITY_LOW16 = 0x0004
@@ -73,7 +85,7 @@ _SAVE_TO_HOST = 0x0001  # 0xD222 "PC" (INDIGO label)
 class BodySettings:
     """How the simulated body is set up and how it behaves. Times in seconds."""
 
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_BODY
     # DeviceInfo.Model to report instead of ``model`` (a body the driver's table lacks); the
     # sensor and files stay those of ``model``.
     device_info_model: str | None = None
@@ -110,38 +122,6 @@ class BodySettings:
     live_view: bool = True
     cfa_pattern: str = "RGGB"
     star_seed: int = 1
-
-
-@dataclass
-class CapturedFile:
-    """One file waiting in (or taken from) the camera's transfer buffer."""
-
-    shot: Shot
-    object_format: int
-    filename: str
-    _data: bytes | None = field(default=None, repr=False)
-    downloads: int = 0
-    empty: bool = False  # described with size 0: nothing to fetch (libgphoto2 comment)
-
-    def data(self, render: Callable[[CapturedFile], bytes]) -> bytes:
-        if self._data is None:
-            self._data = render(self)
-        return self._data
-
-
-@dataclass
-class Shot:
-    """A photo the body took."""
-
-    number: int
-    sequence: int
-    started_at: float
-    exposure_s: float
-    iso: int
-    shutter: int
-    stale: bool = False
-    when: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    files: list[CapturedFile] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -200,17 +180,16 @@ class SimulatedBody:
             self._set(control, self.idle_button_value)
 
     def _from_table(self) -> None:
-        """The built-in body: the model table's lists (no report exists for this model)."""
+        """The built-in body: the simulator's table (no report exists for this model)."""
         s = self.settings
-        model = MODELS.get(s.model)
+        model = BODIES.get(s.model)
         if model is None:
-            raise ValueError(f"unknown model {s.model!r}; known: {sorted(MODELS)}")
-        self.model: CameraModel = model
+            raise ValueError(f"unknown model {s.model!r}; known: {sorted(BODIES)}")
+        self.model: SimulatedModel = model
         self.v3 = model.protocol_version >= PROTOCOL_V3
-        q = model.quirks
         self.settle_s = _settle_s(s)
         self.controls_listed = (
-            not q.controls_missing_from_prop_list
+            model.controls_in_prop_list
             if s.controls_in_prop_list is None
             else s.controls_in_prop_list
         )
@@ -219,7 +198,7 @@ class SimulatedBody:
             if s.idle_button_value is None
             else s.idle_button_value
         )
-        self.two_lists = q.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
+        self.two_lists = model.two_enum_lists if s.two_enum_lists is None else s.two_enum_lists
         self.props: dict[int, SimProperty] = build_properties(
             model,
             v3=self.v3,
@@ -249,7 +228,7 @@ class SimulatedBody:
             profile.model, profile.source, version, version_why,
             "PC remote" if pc_remote else f"no PC remote ({why})",
         )  # fmt: skip
-        self.model = _geometry_model(profile.model)
+        self.model = body_for(profile.model)
         self.v3 = version >= PROTOCOL_V3
         self.settle_s = _settle_s(s)
         listed = profile.controls_listed()
@@ -558,12 +537,12 @@ class SimulatedBody:
             self._exposure = _Exposure(end, exposure.fixed_s, exposure.iso, exposure.shutter)
 
     def _deliver(self, shot: Shot) -> None:
-        compression = self.file_format()
+        jpeg, raw = self._files_per_shot()
         self._file_counter += 1
         stem = f"DSC{self._file_counter:05d}"
-        if compression in _RAW_AND_JPEG or compression in _JPEG_ONLY:
+        if jpeg:
             shot.files.append(CapturedFile(shot, FORMAT_JPEG, f"{stem}.JPG"))
-        if compression not in _JPEG_ONLY:
+        if raw:
             shot.files.append(CapturedFile(shot, FORMAT_ARW, f"{stem}.ARW"))
         # JPEG first, then RAW (sony-ptp.md 6.5); INDIGO's A7R IV session saw RAW first (14.9).
         if self.settings.raw_before_jpeg:
@@ -577,14 +556,19 @@ class SimulatedBody:
         self.events.append((EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,)))
         self.events.append((EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,)))
 
-    def file_format(self) -> int:
-        """The file format as a 0x5004 code (translated from 0xD253 on bodies that use that)."""
+    def _files_per_shot(self) -> tuple[bool, bool]:
+        """Whether a shot leaves a JPEG and whether an ARW, from the file-format setting."""
         if SonyProp.COMPRESSION in self.props:
-            value = self.props[SonyProp.COMPRESSION].current
-        else:
-            still = self.props[SonyProp.STILL_FILE_FORMAT].current
-            value = STILL_FORMAT_TO_COMPRESSION.get(still, 0x10) if isinstance(still, int) else 0x10
-        return value if isinstance(value, int) else 0x10
+            code = self.props[SonyProp.COMPRESSION].current
+            if not isinstance(code, int):
+                return False, True
+            return code in _RAW_AND_JPEG or code in _JPEG_ONLY, code not in _JPEG_ONLY
+        still = self.props[SonyProp.STILL_FILE_FORMAT].current
+        return (
+            _STILL_FORMAT_FILES.get(still, (False, True))
+            if isinstance(still, int)
+            else (False, True)
+        )
 
     def preload_stale_images(self, shots: int = 1) -> None:
         """Images left in the buffer by an earlier session (they survive power cycles)."""
@@ -656,15 +640,8 @@ class SimulatedBody:
     def render(self, file: CapturedFile) -> bytes:
         """The file's bytes (rendered once, on first request)."""
         if self._render is None:
-            from alpaca_sony.simulator.images import render_file
-
             return file.data(lambda f: render_file(self, f))
         return file.data(self._render)
-
-
-# A product id no table knows, for simulated bodies outside the model table (the driver then names
-# the body by its USB product string, as it does for a real unknown body).
-UNKNOWN_BODY_PID = 0x0FFF
 
 
 def _settle_s(settings: BodySettings) -> float:
@@ -672,24 +649,3 @@ def _settle_s(settings: BodySettings) -> float:
     if settings.post_connect_settle_s is not None:
         return settings.post_connect_settle_s
     return STARTUP_WINDOW_S
-
-
-def _geometry_model(name: str) -> CameraModel:
-    """The table entry for the sensor geometry; a stand-in with the default geometry otherwise."""
-    model = MODELS.get(name)
-    if model is not None:
-        return model
-    stand_in = MODELS[DEFAULT_MODEL]
-    log.info(
-        "the model table has no %s: the simulated body uses the %s sensor geometry (%dx%d)",
-        name, stand_in.model, stand_in.sensor.raw_width, stand_in.sensor.raw_height,
-    )  # fmt: skip
-    return dataclasses.replace(
-        stand_in,
-        model=name,
-        display_name=name,
-        control_pids=(UNKNOWN_BODY_PID,),
-        mtp_pids=(UNKNOWN_BODY_PID,),
-        quirks=Quirks(),
-        sources=f"not in the model table: {stand_in.model} geometry",
-    )

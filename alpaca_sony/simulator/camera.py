@@ -22,16 +22,13 @@ from alpaca_sony.ptp.codes import ContainerType, EventCode, OpCode, ResponseCode
 from alpaca_sony.ptp.container import HEADER_SIZE, pack_header, pack_params
 from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Writer
-from alpaca_sony.simulator.body import (
-    BOOT_PAUSE_S,
-    UNKNOWN_BODY_PID,
-    BodySettings,
-    CapturedFile,
-    SimulatedBody,
-)
+from alpaca_sony.simulator.bodies import UNKNOWN_BODY_PID
+from alpaca_sony.simulator.body import BOOT_PAUSE_S, BodySettings, SimulatedBody
 from alpaca_sony.simulator.faults import FaultPlan
+from alpaca_sony.simulator.images import live_view_jpeg
 from alpaca_sony.simulator.profile import BodyProfile
 from alpaca_sony.simulator.report import load_report, parse_report
+from alpaca_sony.simulator.shots import CapturedFile
 from alpaca_sony.simulator.usb_device import UsbIdentity, UsbNoDevice, UsbOverflow, UsbPipe
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
@@ -517,8 +514,6 @@ class SimulatedCamera:
     def _live_view(self, code: int, tid: int) -> int:
         if self.body.value(SonyProp.LIVE_VIEW_STATUS) != 1:
             return ResponseCode.INVALID_OBJECT_HANDLE
-        from alpaca_sony.simulator.images import live_view_jpeg
-
         jpeg = live_view_jpeg(self.body.model)
         if code == OpCode.GET_OBJECT_INFO:
             info = ObjectInfo(0, 0x3801, 0, 0x100000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,

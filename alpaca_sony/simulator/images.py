@@ -9,29 +9,51 @@ from __future__ import annotations
 import functools
 import io
 import threading
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
 from alpaca_sony.simulator.arw import stamp_sequence, star_field, write_arw
-from alpaca_sony.simulator.body import CapturedFile, SimulatedBody
+from alpaca_sony.simulator.bodies import SimulatedModel
 from alpaca_sony.simulator.jpeg import render_jpeg
+from alpaca_sony.simulator.ladders import ISO_AUTO
+from alpaca_sony.simulator.shots import CapturedFile
 from alpaca_sony.sony.codes import FORMAT_ARW
-from alpaca_sony.sony.models import CameraModel
 
 _cache_lock = threading.Lock()
 _LIVE_VIEW_SIZE = (1024, 680)
 
 
+class SkySettings(Protocol):
+    """How a body's sky is set up (``body.BodySettings`` has these)."""
+
+    @property
+    def cfa_pattern(self) -> str: ...
+
+    @property
+    def star_seed(self) -> int: ...
+
+
+class RenderedBody(Protocol):
+    """What rendering needs from a body: its sensor and its sky (``body.SimulatedBody``)."""
+
+    @property
+    def model(self) -> SimulatedModel: ...
+
+    @property
+    def settings(self) -> SkySettings: ...
+
+
 @functools.lru_cache(maxsize=4)
-def _base_frame(model: CameraModel, pattern: str, seed: int) -> npt.NDArray[np.uint16]:
+def _base_frame(model: SimulatedModel, pattern: str, seed: int) -> npt.NDArray[np.uint16]:
     frame = star_field(model, seed, pattern)  # type: ignore[arg-type]
     frame.setflags(write=False)
     return frame
 
 
-def shot_mosaic(body: SimulatedBody, shot_number: int) -> npt.NDArray[np.uint16]:
+def shot_mosaic(body: RenderedBody, shot_number: int) -> npt.NDArray[np.uint16]:
     """The raw array of one shot: the cached sky with the shot number stamped in."""
     with _cache_lock:
         base = _base_frame(body.model, body.settings.cfa_pattern, body.settings.star_seed)
@@ -40,12 +62,12 @@ def shot_mosaic(body: SimulatedBody, shot_number: int) -> npt.NDArray[np.uint16]
     return mosaic
 
 
-def render_file(body: SimulatedBody, file: CapturedFile) -> bytes:
+def render_file(body: RenderedBody, file: CapturedFile) -> bytes:
     """The bytes of one captured file (ARW or JPEG)."""
     shot = file.shot
     mosaic = shot_mosaic(body, shot.number)
-    iso = shot.iso & 0xFFFFFF
-    iso = 800 if iso == 0xFFFFFF else iso
+    iso = shot.iso & ISO_AUTO  # the low 24 bits carry the number (top byte: range flags)
+    iso = 800 if iso == ISO_AUTO else iso  # AUTO: the simulator writes ISO 800 (its own choice)
     if file.object_format == FORMAT_ARW:
         return write_arw(
             body.model,
@@ -66,7 +88,7 @@ def render_file(body: SimulatedBody, file: CapturedFile) -> bytes:
 
 
 @functools.lru_cache(maxsize=8)
-def live_view_jpeg(model: CameraModel) -> bytes:
+def live_view_jpeg(model: SimulatedModel) -> bytes:
     """A live-view frame (the body's preview resolution, plain dark sky)."""
     image = Image.fromarray(np.full(_LIVE_VIEW_SIZE[::-1], 12, dtype=np.uint8), mode="L")
     out = io.BytesIO()

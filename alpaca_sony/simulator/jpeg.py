@@ -18,7 +18,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from alpaca_sony.simulator.arw import CHANNEL_RESPONSE, CfaPattern, exif_tiff, site_colours
-from alpaca_sony.sony.models import CameraModel
+from alpaca_sony.simulator.bodies import SimulatedModel
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ _STRETCH = 200.0
 
 
 def render_jpeg(
-    model: CameraModel,
+    model: SimulatedModel,
     mosaic: npt.NDArray[np.integer],
     *,
     exposure_s: float,

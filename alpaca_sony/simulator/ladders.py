@@ -63,3 +63,20 @@ STANDARD_ISO_STEPS: tuple[int, ...] = (
     2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000, 12800, 16000, 20000, 25600, 32000, 40000,
     51200, 64000, 80000, 102400,
 )  # fmt: skip
+# Above 102400 the third stops go on as the ILCE-7SM3's 0xD21E enumeration lists them
+# (sony-a7sm3.txt 0x9209 dump; there with the extended-range flag 0x10 in the top byte).
+_HIGH_ISO_STEPS = (128000, 160000, 204800, 256000, 320000, 409600)
+# The extended-range flag: top byte 0x10 (sony-a7sm3.txt: 0x10000028 = extended ISO 40).
+ISO_EXTENDED = 0x10000000
+
+
+def iso_steps(low: int, high: int) -> tuple[int, ...]:
+    """AUTO, then the third stops ``low`` .. ``high``: the 0xD21E list of a body built from the
+    table (no report), as an enumeration like sony-a7r4.txt's 0xD226."""
+    steps = (*STANDARD_ISO_STEPS[1:], *_HIGH_ISO_STEPS)
+    return (ISO_AUTO, *(v for v in steps if low <= v <= high))
+
+
+def ladder_to(fastest_denominator: int) -> tuple[int, ...]:
+    """The standard steps from 30" down to 1/``fastest_denominator`` s, longest first."""
+    return tuple(v for v in STANDARD_LADDER if seconds(v) >= 1 / fastest_denominator - 1e-12)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from alpaca_sony.ptp.codes import DataType
 from alpaca_sony.ptp.datatypes import Value, Writer
+from alpaca_sony.simulator.bodies import SimulatedModel
 from alpaca_sony.simulator.ladders import BULB, STANDARD_ISO_STEPS, STANDARD_LADDER, ladder_within
 from alpaca_sony.simulator.profile import BodyProfile, ReportedProperty
 
 __all__ = ["BULB", "FOCUS_MODES", "SimProperty", "build_from_profile", "build_properties"]
 from alpaca_sony.sony.codes import PROTOCOL_V3, FormFlag, GetSet, SonyControl, SonyProp
-from alpaca_sony.sony.models import CameraModel
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ FOCUS_MODES = {"MF": 0x0001, "AF-S": 0x0002, "AF-C": 0x8004, "DMF": 0x8006}
 
 
 def build_properties(
-    model: CameraModel,
+    model: SimulatedModel,
     *,
     v3: bool,
     program: str,

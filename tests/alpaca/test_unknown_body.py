@@ -21,6 +21,7 @@ from alpaca_sony.camera.geometry import FILE_NAME, GeometryCache, default_folder
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
 from alpaca_sony.devices import open_camera
+from alpaca_sony.simulator.bodies import BODIES
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
@@ -193,7 +194,8 @@ def test_a_table_body_without_published_sizes_learns_them(
     assert _error(api, "pixelsizex")[0] == INVALID_OPERATION
     assert api.put("startexposure", "Duration=2&Light=true").json["ErrorNumber"] == 0
     api.wait_image()
-    assert api.value("cameraxsize") == model.sensor.visible_width
-    assert api.value("cameraysize") == model.sensor.visible_height
+    lit = BODIES["ILCE-9M3"].sensor  # what the simulated body's ARW carries
+    assert api.value("cameraxsize") == lit.visible_width
+    assert api.value("cameraysize") == lit.visible_height
     stored = json.loads((tmp_path / "config" / FILE_NAME).read_text())
-    assert stored["bodies"]["ILCE-9M3"]["width"] == model.sensor.visible_width
+    assert stored["bodies"]["ILCE-9M3"]["width"] == lit.visible_width

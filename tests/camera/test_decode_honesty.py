@@ -32,9 +32,11 @@ from alpaca_sony.camera.state import CameraState
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
 from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.arw import write_arw
-from alpaca_sony.simulator.body import BodySettings, CapturedFile
+from alpaca_sony.simulator.bodies import BODIES
+from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+from alpaca_sony.simulator.shots import CapturedFile
 from alpaca_sony.sony.models import MODELS
 from tests.alpaca.conftest import SERVER, Api
 from tests.camera.conftest import GatedClock
@@ -45,7 +47,7 @@ MODES = (ReadoutMode.RAW, ReadoutMode.RGB, ReadoutMode.RGB_HALF)
 
 
 def _good_arw() -> bytes:
-    model = MODELS[BODY]
+    model = BODIES[BODY]
     mosaic = np.full((model.sensor.raw_height, model.sensor.raw_width), 900, dtype=np.uint16)
     return write_arw(model, mosaic, exposure_s=2.0, iso=800, when=dt.datetime.now(dt.UTC))
 

@@ -27,14 +27,16 @@ from alpaca_sony.simulator.arw import (
     star_field,
     write_arw,
 )
+from alpaca_sony.simulator.bodies import BODIES, SimulatedModel
 from alpaca_sony.simulator.jpeg import JPEG_MAGIC, render_jpeg
-from alpaca_sony.sony.models import MODELS, CameraModel
 
 WHEN = datetime(2024, 5, 1, 22, 30, 5, 250_000, tzinfo=timezone(timedelta(hours=-7)))
 SMALLEST = "ILCE-7SM3"  # 12 MP: the cheapest full-size body for the heavier tests
 
 
-def _tiny(model: CameraModel, width: int = 64, height: int = 48, margin: int = 0) -> CameraModel:
+def _tiny(
+    model: SimulatedModel, width: int = 64, height: int = 48, margin: int = 0
+) -> SimulatedModel:
     """``model`` with a small sensor, for tests that do not need LibRaw's crop for the body."""
     sensor = dataclasses.replace(
         model.sensor,
@@ -48,13 +50,13 @@ def _tiny(model: CameraModel, width: int = 64, height: int = 48, margin: int = 0
     return dataclasses.replace(model, sensor=sensor)
 
 
-def _visible(model: CameraModel, mosaic: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint16]:
+def _visible(model: SimulatedModel, mosaic: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint16]:
     s = model.sensor
     top, left = s.top_margin, s.left_margin
     return mosaic[top : top + s.visible_height, left : left + s.visible_width]
 
 
-def _visible_pattern(model: CameraModel, pattern: CfaPattern) -> str:
+def _visible_pattern(model: SimulatedModel, pattern: CfaPattern) -> str:
     """The 2x2 layout seen from the visible window's origin: the raw one shifted by the margins."""
     dy, dx = model.sensor.top_margin % 2, model.sensor.left_margin % 2
     return "".join(pattern[2 * ((dy + r) % 2) + (dx + c) % 2] for r in (0, 1) for c in (0, 1))
@@ -67,9 +69,9 @@ def _rawpy_pattern(raw: rawpy.RawPy) -> str:
     return "".join(desc[i] for i in pattern.flatten())
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", list(BODIES))
 def test_every_model_decodes_bit_exactly(name: str) -> None:
-    model = MODELS[name]
+    model = BODIES[name]
     s = model.sensor
     rng = np.random.default_rng(7)
     # Every 14-bit value the sensor can produce, not just a plausible sky.
@@ -102,7 +104,7 @@ def test_each_sensor_family_gets_its_own_colour_matrix() -> None:
     families = ("ILCE-7M3", "ILCE-7RM4", "ILCE-7M4", "ILCE-6400", "ILCE-7SM3")
     matrices = {}
     for name in families:
-        model = MODELS[name]
+        model = BODIES[name]
         s = model.sensor
         zeros = np.zeros((s.raw_height, s.raw_width), dtype=np.uint16)
         data = write_arw(model, zeros, exposure_s=1.0, iso=100, when=WHEN)
@@ -113,7 +115,7 @@ def test_each_sensor_family_gets_its_own_colour_matrix() -> None:
 
 @pytest.mark.parametrize("pattern", CFA_PATTERNS)
 def test_cfa_phase_reaches_libraw_and_the_pixels(pattern: CfaPattern) -> None:
-    model = MODELS[SMALLEST]
+    model = BODIES[SMALLEST]
     mosaic = star_field(model, seed=3, pattern=pattern)
     data = write_arw(model, mosaic, exposure_s=60.0, iso=1600, when=WHEN, pattern=pattern)
 
@@ -132,7 +134,7 @@ def test_cfa_phase_reaches_libraw_and_the_pixels(pattern: CfaPattern) -> None:
 
 
 def test_star_field_levels_and_determinism() -> None:
-    model = _tiny(MODELS["ILCE-7M3"], width=400, height=300, margin=4)
+    model = _tiny(BODIES["ILCE-7M3"], width=400, height=300, margin=4)
     s = model.sensor
     a = star_field(model, seed=1, stars=50)
     assert a.dtype == np.uint16
@@ -148,8 +150,8 @@ def test_star_field_levels_and_determinism() -> None:
     assert 4.0 < float(margin.std()) < 8.0
     # Sky sits well above black; the brightest stars saturate.
     assert float(np.median(_visible(model, a))) > s.black_level + 200
-    big = star_field(MODELS[SMALLEST], seed=4)
-    assert int(big.max()) == MODELS[SMALLEST].sensor.white_level
+    big = star_field(BODIES[SMALLEST], seed=4)
+    assert int(big.max()) == BODIES[SMALLEST].sensor.white_level
 
     # Hot pixels sit at the same places whatever the seed, like a real sensor's defects.
     hot_floor = s.black_level + 0.1 * (s.white_level - s.black_level)
@@ -158,7 +160,7 @@ def test_star_field_levels_and_determinism() -> None:
 
 
 def test_sequence_stamp_survives_the_file() -> None:
-    model = MODELS[SMALLEST]
+    model = BODIES[SMALLEST]
     base = star_field(model, seed=9)
     assert read_sequence(base) is None
     frame = base.copy()
@@ -212,7 +214,7 @@ def _makernote(exif: dict[str, object]) -> dict[int, bytes]:
 
 
 def test_arw_metadata() -> None:
-    model = _tiny(MODELS["ILCE-7M4"])
+    model = _tiny(BODIES["ILCE-7M4"])
     data = write_arw(
         model,
         np.zeros((48, 64), dtype=np.uint16),
@@ -261,7 +263,7 @@ def test_exposure_rational_long_bulb_fits_32_bits() -> None:
 
 
 def test_write_arw_rejects_bad_input() -> None:
-    model = _tiny(MODELS["ILCE-7M3"])
+    model = _tiny(BODIES["ILCE-7M3"])
     good = np.zeros((48, 64), dtype=np.uint16)
     with pytest.raises(ValueError, match="shape"):
         write_arw(model, good[:, :60], exposure_s=1.0, iso=100, when=WHEN)
@@ -280,7 +282,7 @@ def test_write_arw_rejects_bad_input() -> None:
 
 
 def test_jpeg_is_a_small_rendering_with_the_camera_exif() -> None:
-    model = MODELS[SMALLEST]
+    model = BODIES[SMALLEST]
     mosaic = star_field(model, seed=5)
     data = render_jpeg(model, mosaic, exposure_s=0.5, iso=6400, when=WHEN, max_side=800)
     assert data[:4] == b"\xff\xd8\xff\xe1"
@@ -302,6 +304,6 @@ def test_jpeg_is_a_small_rendering_with_the_camera_exif() -> None:
 
 
 def test_exif_tiff_is_little_endian_like_sony() -> None:
-    block = exif_tiff(MODELS["ILCE-7M3"], exposure_s=2.0, iso=100, when=WHEN)
+    block = exif_tiff(BODIES["ILCE-7M3"], exposure_s=2.0, iso=100, when=WHEN)
     assert block.startswith(b"II*\0")
     assert b"ILCE-7M3\0" in block

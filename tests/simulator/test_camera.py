@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
+from alpaca_sony.clock import FakeClock
 from alpaca_sony.ptp.codes import EventCode, OpCode, ResponseCode
 from alpaca_sony.ptp.session import PtpSession
+from alpaca_sony.simulator.body import BodySettings, SimulatedBody
+from alpaca_sony.simulator.report import load_report
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
     LIVE_VIEW_HANDLE,
@@ -19,6 +22,7 @@ from alpaca_sony.sony.codes import (
 )
 from alpaca_sony.sony.values import SHUTTER_BULB
 from tests.conftest import Rig
+from tests.samples import GPHOTO_REPORTS
 
 
 def _code(
@@ -191,3 +195,21 @@ def test_live_view_frames_and_rate_limit(rig: Rig) -> None:
     assert (
         rig.session.transaction(OpCode.GET_OBJECT, (LIVE_VIEW_HANDLE,))[0].code == ResponseCode.OK
     )
+
+
+@pytest.mark.parametrize(
+    ("still_format", "files"),
+    [(1, ["ARW"]), (2, ["JPG", "ARW"]), (3, ["JPG"]), (4, ["ARW"]), (9, ["ARW"])],
+)
+def test_a_body_without_0x5004_leaves_the_files_its_0xd253_names(
+    still_format: int, files: list[str]
+) -> None:
+    # sony-a7sm3.txt: the a7S III has File Format (Still) 0xD253 and no 0x5004 (sony-ptp.md 5.1:
+    # 1 RAW, 2 RAW+JPEG, 3 JPEG, 4 RAW+HEIF; the simulator renders no HEIF, unknown means RAW).
+    body = SimulatedBody(
+        FakeClock(), BodySettings(report=load_report(GPHOTO_REPORTS / "sony-a7sm3.txt"))
+    )
+    assert SonyProp.COMPRESSION not in body.props
+    body.props[SonyProp.STILL_FILE_FORMAT].current = still_format
+    body.preload_stale_images()
+    assert [f.filename[-3:] for f in body.buffer] == files

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from alpaca_sony.errors import MalformedData
 from alpaca_sony.ptp.codes import DataType
 from alpaca_sony.ptp.container import unpack_header
+from alpaca_sony.simulator.bodies import BODIES
 from alpaca_sony.simulator.properties import SimProperty, build_properties, encode_all
 from alpaca_sony.sony.capture import shutter_ladder
 from alpaca_sony.sony.codes import FormFlag, SonyProp
@@ -125,11 +126,11 @@ def test_simulator_writer_reproduces_the_documented_bytes() -> None:
     assert encode_all(properties, two_lists=False) == DOC_EXAMPLE
 
 
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("model", sorted(BODIES))
 @pytest.mark.parametrize("two_lists", [False, True])
 def test_simulator_tables_round_trip(model: str, two_lists: bool) -> None:
     props = build_properties(
-        MODELS[model], v3=two_lists, program="M", focus="MF", compression=0x10,
+        BODIES[model], v3=two_lists, program="M", focus="MF", compression=0x10,
         shutter=0x00010064, iso=800, long_exposure_nr=False, battery_percent=50,
     )  # fmt: skip
     payload = encode_all(list(props.values()), two_lists)
