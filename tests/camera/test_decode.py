@@ -26,15 +26,15 @@ from alpaca_sony.camera.decode import (
 )
 from alpaca_sony.errors import CameraError
 from alpaca_sony.simulator.arw import CfaPattern, write_arw
-from alpaca_sony.sony.models import MODELS
+from alpaca_sony.simulator.bodies import BODIES
 
 WIDTH, HEIGHT = 96, 64  # small enough to decode in milliseconds; LibRaw crops nothing off it
 MAX_ADU = 16383  # 14-bit ARW
 # A body LibRaw knows, with a sensor this small: write_arw makes Make SONY, Model ILCE-7SM3.
 SMALL_BODY = dataclasses.replace(
-    MODELS["ILCE-7SM3"],
+    BODIES["ILCE-7SM3"],
     sensor=dataclasses.replace(
-        MODELS["ILCE-7SM3"].sensor,
+        BODIES["ILCE-7SM3"].sensor,
         raw_width=WIDTH,
         raw_height=HEIGHT,
         visible_width=WIDTH,
