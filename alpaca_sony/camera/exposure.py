@@ -251,7 +251,12 @@ class ExposureRunner:
             return outcome
         raw_files = [f for f in result.files if f.is_raw]
         if not raw_files:
-            raise CameraError("the camera sent no RAW file: set its file format to RAW or RAW+JPEG")
+            # What did arrive (a JPEG) is the user's picture: make it durable before the error.
+            saved = self.commit(outcome.staged)
+            kept = f"; the JPEG is saved as {saved[-1]}" if saved else ""
+            raise CameraError(
+                f"the camera sent no RAW file: set its file format to RAW or RAW+JPEG{kept}"
+            )
         max_adu = capture.camera.model.sensor.max_adu if capture.camera.model else 16383
         raw_staged = [item.temp for item in staged if item.is_raw]
         # From the staged file (page cache) the ARW need not stay in this process's memory.

@@ -116,6 +116,20 @@ def test_jpeg_dropped_by_default(worker_factory: Callable[..., WorkerRig]) -> No
     assert not rig.camera.body.buffer  # the JPEG was still taken off the camera
 
 
+def test_a_jpeg_only_camera_gets_a_clear_error_and_its_jpeg_is_kept(
+    worker_factory: Callable[..., WorkerRig],
+) -> None:
+    # 0x03: JPEG Fine alone (sony-ptp.md 5.1); the frame cannot be decoded, the picture is kept.
+    rig = worker_factory(CaptureOptions(keep_jpeg=True), compression=0x03)
+    rig.worker.connect()
+    snap = _expose(rig, 0.5)
+    assert snap.state == CameraState.ERROR and not snap.image_ready
+    assert "sent no RAW file: set its file format to RAW or RAW+JPEG" in snap.message
+    files = rig.files()
+    assert [name.rsplit(".", 1)[1] for name in files] == ["JPG"]
+    assert files[0] in snap.message and not rig._incoming()
+
+
 def _start_bulb_and_wait_for_hold(rig: WorkerRig, seconds: float) -> None:
     rig.worker.connect()
     rig.worker.start_exposure(ExposureRequest(seconds))
