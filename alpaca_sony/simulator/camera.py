@@ -109,7 +109,6 @@ class SimulatedCamera:
         self._pending_command: tuple[int, int, tuple[int, ...]] | None = None
         self._session_open = False
         self._handshake_phase = 0
-        self._speaks_v3 = self.body.v3
         self._empty_ext_info_left = self.settings.ext_info_empty_answers
         self._last_live_view = -1.0
         self._last_tid: int | None = None
@@ -408,7 +407,6 @@ class SimulatedCamera:
             if requested < PROTOCOL_V2:
                 return ResponseCode.SONY_AUTHENTICATION_FAILED
             version = PROTOCOL_V2
-        self._speaks_v3 = version == PROTOCOL_V3
         if self._empty_ext_info_left > 0:
             self._empty_ext_info_left -= 1
             self._send_data(SonyOp.SDIO_GET_EXT_DEVICE_INFO, tid, b"")
