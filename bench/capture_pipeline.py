@@ -163,7 +163,10 @@ def memory_child() -> int:
 
 def memory() -> bool:
     # A fresh process: nothing from the other benchmarks inflates or hides the peak.
-    done = subprocess.run([sys.executable, __file__, "memory-child"], check=False)
+    root = Path(__file__).resolve().parents[1]  # the child imports testing/ from the checkout
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.capture_pipeline", "memory-child"], cwd=root, check=False
+    )
     return done.returncode == 0
 
 
