@@ -151,26 +151,32 @@ def _header(reply: schemathesis.Response, name: str) -> str:
     return values[0] if values else ""
 
 
-def _sent_transaction_id(reply: schemathesis.Response) -> int | None:
-    """The ClientTransactionID the request carried as sent on the wire: the echo it must get.
-
-    None when the value is not a uint32 (the server then answers 400, checked elsewhere).
-    """
+def _sent_ids(reply: schemathesis.Response) -> dict[str, str]:
+    """ClientID and ClientTransactionID as sent on the wire (GET names in any casing, PUT names
+    exactly; the first of duplicates counts), keyed by their documented names."""
     sent = reply.request
     if sent.method == "GET":
-        query = parse_qsl(urlsplit(sent.url or "").query, keep_blank_values=True)
-        values = {k.lower(): v for k, v in reversed(query)}  # the first of duplicates wins
-        found = values.get("clienttransactionid")
+        pairs = parse_qsl(urlsplit(sent.url or "").query, keep_blank_values=True)
+        canonical = {"clientid": "ClientID", "clienttransactionid": "ClientTransactionID"}
+        pairs = [(canonical.get(k.lower(), k), v) for k, v in pairs]
     else:
         raw = sent.body or b""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        form = parse_qsl(text, keep_blank_values=True)
-        found = dict(reversed(form)).get("ClientTransactionID")
-    if found is None:
-        return 0
-    if found.isascii() and found.isdigit() and int(found) <= UINT32_MAX:
-        return int(found)
-    return None
+        pairs = parse_qsl(text, keep_blank_values=True)
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        if key in ("ClientID", "ClientTransactionID"):
+            found.setdefault(key, value)
+    return found
+
+
+def _is_uint32(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) <= UINT32_MAX
+
+
+def _ids_are_valid(reply: schemathesis.Response) -> bool:
+    """Absent or uint32: anything else must be refused with 400 (alpaca.md §1.4)."""
+    return all(_is_uint32(v) for v in _sent_ids(reply).values())
 
 
 def _check_envelope(reply: schemathesis.Response, has_value: bool) -> None:
@@ -185,9 +191,9 @@ def _check_envelope(reply: schemathesis.Response, has_value: bool) -> None:
     assert (body["ErrorNumber"] == 0) == (body["ErrorMessage"] == ""), body
     if has_value:
         assert "Value" in body, body
-    sent = _sent_transaction_id(reply)
-    if sent is not None:
-        assert body["ClientTransactionID"] == sent, (sent, body)
+    # The echo is the parsed value, 0 when absent (alpaca.md §1.4).
+    sent = int(_sent_ids(reply).get("ClientTransactionID", "0"))
+    assert body["ClientTransactionID"] == sent, (sent, body)
 
 
 def _check_other_method(reply: schemathesis.Response) -> None:
@@ -214,6 +220,9 @@ def _check_device_reply(case: schemathesis.Case, reply: schemathesis.Response) -
     parts = urlsplit(reply.request.url or "").path.split("/")
     routed = parts[3] == "camera"
     member = parts[-1]
+    if routed and not _ids_are_valid(reply):
+        _check_bad_request(reply)  # malformed IDs: 400 before any work (alpaca.md §0 item 3)
+        return
     if reply.status_code == 200:
         assert routed, (parts, reply.text)
         if _header(reply, "Content-Type") == "application/imagebytes":
@@ -255,7 +264,7 @@ def test_management_api(server: str, case: schemathesis.Case) -> None:
         _check_other_method(reply)
         return
     if case.path.startswith("/management/"):
-        if reply.status_code == 200:
+        if reply.status_code == 200 and _ids_are_valid(reply):
             _check_envelope(reply, has_value=True)
         else:
             _check_bad_request(reply)
