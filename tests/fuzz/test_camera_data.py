@@ -135,14 +135,28 @@ def _plausible_container() -> st.SearchStrategy[bytes]:
     return st.one_of(data, response)
 
 
-reply_chunks = st.lists(
-    st.one_of(
-        st.binary(max_size=40),
-        _plausible_container(),
-        _plausible_container().flatmap(mutated),
-        st.just(b""),  # zero-length packets
-    ),
-    max_size=14,
+@st.composite
+def forged_containers(draw: st.DrawFn) -> bytes:
+    """A header whose length and type need not match the bytes behind it."""
+    body = draw(st.binary(max_size=64))
+    exact = 12 + len(body)
+    length = draw(st.one_of(st.integers(exact - 6, exact + 6), st.integers(0, exact + 24), u32))
+    ctype = draw(st.sampled_from([ContainerType.RESPONSE, ContainerType.DATA, 0, 4, 5, 0xFFFF]))
+    tid = draw(st.sampled_from([0, 1, 0xFFFFFFFF]))
+    code = draw(st.sampled_from([OPERATION, 0x2001, 0x2019]))
+    header = max(0, length).to_bytes(4, "little") + int(ctype).to_bytes(2, "little")
+    return header + code.to_bytes(2, "little") + tid.to_bytes(4, "little") + body
+
+
+_chunk = st.one_of(
+    st.binary(max_size=40),
+    forged_containers(),
+    _plausible_container(),
+    _plausible_container().flatmap(mutated),
+    st.just(b""),  # zero-length packets
+)
+reply_chunks = st.tuples(forged_containers(), st.lists(_chunk, max_size=14)).map(
+    lambda parts: [parts[0], *parts[1]]
 )
 
 
