@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -166,7 +166,7 @@ def test_a_session_fed_any_reply_stream_answers_or_raises_a_typed_error(
     replies: list[bytes], events: list[bytes]
 ) -> None:
     camera = GarbageCamera(replies, events)
-    session = PtpSession(camera, timeout_s=1.0)  # type: ignore[arg-type]
+    session = PtpSession(camera, timeout_s=1.0)
     _typed_errors_only(lambda: session.transaction(OPERATION, check=False))
     # The same session stays usable for the next operation and for events.
     _typed_errors_only(lambda: session.transaction(OPERATION, check=False))
@@ -254,8 +254,8 @@ def test_a_damaged_real_property_table_parses_or_is_malformed(
     if table is None:
         return
     for descriptor in table.values():  # what the driver then reads from each entry
-        _typed_errors_only(lambda d=descriptor: d.allowed_values)
-        _typed_errors_only(lambda d=descriptor: d.int_value)
+        _typed_errors_only(partial(getattr, descriptor, "allowed_values"))
+        _typed_errors_only(partial(getattr, descriptor, "int_value"))
         assert isinstance(descriptor.writable, bool) and isinstance(descriptor.enabled, bool)
 
 
