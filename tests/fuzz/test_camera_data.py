@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -323,11 +325,18 @@ def damaged_arws(draw: st.DrawFn) -> bytes:
 
 
 @settings(FUZZ, max_examples=examples(60))
-@given(damaged_arws(), st.sampled_from(list(ReadoutMode)))
+@given(damaged_arws(), st.sampled_from(list(ReadoutMode)), st.booleans())
 def test_a_damaged_arw_decodes_or_is_refused_with_a_sentence(
-    data: bytes, mode: ReadoutMode
+    data: bytes, mode: ReadoutMode, from_file: bool
 ) -> None:
-    frame = _typed_errors_only(lambda: decode(data, mode, Subframe(), 16383, body="ILCE-7SM3"))
+    with tempfile.TemporaryDirectory() as folder:
+        source: bytes | Path = data
+        if from_file:  # the worker decodes the saved original from disk
+            source = Path(folder) / "DSC00001.ARW"
+            source.write_bytes(data)
+        frame = _typed_errors_only(
+            lambda: decode(source, mode, Subframe(), 16383, body="ILCE-7SM3")
+        )
     if frame is not None:
         assert isinstance(frame, DecodedFrame) and frame.width > 0 and frame.height > 0
 
