@@ -14,11 +14,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from alpaca_sony.discovery.alpaca_udp import DiscoveryResponder
-from tests.fuzz.budget import examples
+from tests.fuzz.budget import fuzz_settings
 
 TOKEN = b"alpacadiscovery1"
 WINDOW = 64
@@ -79,11 +79,8 @@ def _replies(sock: socket.socket) -> list[bytes]:
     return found
 
 
-@settings(
-    max_examples=examples(40),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    database=None,
+@fuzz_settings(
+    40, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(st.lists(datagrams, min_size=1, max_size=8))
 def test_any_datagrams_leave_the_responder_answering(

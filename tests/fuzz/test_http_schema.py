@@ -23,12 +23,12 @@ import orjson
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
 
 from alpaca_sony.config import Config, with_overrides
 from alpaca_sony.runtime import Runtime
 from tests.camera.conftest import GatedClock
-from tests.fuzz.budget import examples
+from tests.fuzz.budget import fuzz_settings
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec"
 REQUEST_TIMEOUT_S = 30  # a hang fails the example instead of the whole run
@@ -36,12 +36,7 @@ ENVELOPE_KEYS = {"ClientTransactionID", "ServerTransactionID", "ErrorNumber", "E
 UINT32_MAX = 0xFFFFFFFF
 # Members that need a finished exposure to do more than refuse.
 IMAGE_READS = ("imagearray", "imagearrayvariant", "lastexposureduration", "lastexposurestarttime")
-SETTINGS = settings(
-    max_examples=examples(4),
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    database=None,
-)
+SETTINGS = fuzz_settings(4, suppress_health_check=list(HealthCheck))
 
 
 def _load(name: str) -> Any:
