@@ -134,15 +134,26 @@ def _ensure_image(base: str) -> None:
 
 
 def _assert_still_serving(base: str) -> None:
-    """The server answers and its camera worker still works: it connects and reports a state."""
+    """The server answers and its camera worker still works: a fresh connection (which forgets
+    the last image) shoots a new frame that downloads whole."""
+    _put(base, "connected", Connected="false")
     _connect(base)
     reply = requests.get(
         f"{base}/api/v1/camera/0/camerastate?ClientID=1&ClientTransactionID=7", timeout=10
     )
     assert reply.status_code == 200, reply.text
     body = reply.json()
-    assert body["ClientTransactionID"] == 7
-    assert body["ErrorNumber"] == 0, body
+    assert (body["ClientTransactionID"], body["ErrorNumber"], body["Value"]) == (7, 0, 0), body
+    assert not _value(base, "imageready")
+    _ensure_image(base)
+    reply = requests.get(
+        f"{base}/api/v1/camera/0/imagearray",
+        headers={"Accept": "application/imagebytes"},
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    assert reply.headers["Content-Type"] == "application/imagebytes", reply.text[:200]
+    width, height = _value(base, "cameraxsize"), _value(base, "cameraysize")
+    assert len(reply.content) == 44 + width * height * 2  # header + UInt16 pixels (alpaca.md §4.3)
 
 
 def _header(reply: schemathesis.Response, name: str) -> str:
