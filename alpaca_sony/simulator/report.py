@@ -480,6 +480,9 @@ def _widget_property(code: int, widget: _Widget, where: str) -> ReportedProperty
         )
     current = _number(current_text)
     if kind == "RANGE" and not widget.choices:
+        if "Bottom" not in widget.fields or "Top" not in widget.fields:
+            log.debug("%s: range widget 0x%04X without its bounds skipped", where, code)
+            return None
         bounds = (
             _number(widget.fields["Bottom"]),
             _number(widget.fields["Top"]),
