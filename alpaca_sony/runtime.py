@@ -190,6 +190,10 @@ class Runtime:
                 "Originals folder": self.config.camera.save_dir
                 if self.config.camera.save_originals
                 else "saving off",
+                "HTTP connections": f"{server_cfg.connection_limit} in all, "
+                f"{server_cfg.connections_per_client} per client, idle ones closed after "
+                f"{server_cfg.channel_timeout} s",
+                "Allowed Host names": ", ".join(server_cfg.allowed_hosts) or "this host's own",
                 "Keep JPEG": str(self.config.camera.keep_jpeg),
                 "Prefer built-in shutter speeds": str(self.config.camera.prefer_builtin_speeds),
             },
