@@ -97,7 +97,16 @@ def _log_phase(state: CameraState, _status: ExposureStatus) -> None:
 def _serve(args: argparse.Namespace) -> int:
     config = with_overrides(
         load(Path(args.config) if args.config else None),
-        server={"host": args.host, "port": args.port},
+        server={
+            "host": args.host,
+            "port": args.port,
+            "connection_limit": args.connection_limit,
+            "connections_per_client": args.connections_per_client,
+            "channel_timeout": args.channel_timeout,
+            "max_request_header_bytes": args.max_request_header_bytes,
+            "max_request_body_bytes": args.max_request_body_bytes,
+            "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
+        },
         discovery={
             "port": args.discovery_port,
             "enabled": False if args.no_discovery else None,
@@ -150,6 +159,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument("--host", default=None, help="address to serve on (default 0.0.0.0)")
     parser.add_argument("--port", type=int, default=None, help="HTTP port (default 11111; 0 = any)")
+    limits = parser.add_argument_group("HTTP limits (config [server] keys of the same names)")
+    limits.add_argument(
+        "--connection-limit", type=int, default=None, help="open connections in all (100)"
+    )
+    limits.add_argument(
+        "--connections-per-client",
+        type=int,
+        default=None,
+        help="open connections from one address, below --connection-limit (20)",
+    )
+    limits.add_argument(
+        "--channel-timeout", type=int, default=None, help="seconds before idle ones close (60)"
+    )
+    limits.add_argument("--max-request-header-bytes", type=int, default=None, help="(65536)")
+    limits.add_argument("--max-request-body-bytes", type=int, default=None, help="(1048576)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        default=None,
+        help="a name clients use for this server besides its own (repeatable; '*' = any Host)",
+    )
     discovery = parser.add_mutually_exclusive_group()
     discovery.add_argument(
         "--discovery-port", type=int, default=None, help="Alpaca discovery UDP port (32227)"

@@ -18,6 +18,15 @@ from alpaca_sony.camera.exposure import CaptureOptions
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.errors import ConfigError
 
+# (lowest, highest) for each limit: outside them the server would refuse its own clients or
+# no longer be bounded.
+_LIMIT_RANGES = {
+    "connection_limit": (10, 10_000),
+    "channel_timeout": (1, 3600),
+    "max_request_header_bytes": (4096, 1 << 20),
+    "max_request_body_bytes": (1024, 1 << 30),
+}
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -25,6 +34,39 @@ class ServerSettings:
     port: int = 11111
     threads: int = 8
     location: str = ""
+    # HTTP limits, so one host on the LAN cannot lock the others out (defaults for a Pi):
+    connection_limit: int = 100  # open client connections in all (waitress's default)
+    connections_per_client: int = 20  # from one address; below connection_limit
+    channel_timeout: int = 60  # seconds before an idle connection is closed
+    max_request_header_bytes: int = 64 * 1024
+    max_request_body_bytes: int = 1024 * 1024  # an Alpaca form is a few hundred bytes
+    # Names besides the server's own that a request's Host header may carry ("*": any).
+    allowed_hosts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Checked here, so a bad value from the file or a flag fails before anything starts.
+
+        Raises:
+            ConfigError: a limit out of range or a malformed allowed host.
+        """
+        for key, (low, high) in _LIMIT_RANGES.items():
+            value = getattr(self, key)
+            if not low <= value <= high:
+                raise ConfigError(
+                    f"server.{key} must be a whole number from {low} to {high}, not {value}"
+                )
+        if not 1 <= self.connections_per_client < self.connection_limit:
+            raise ConfigError(
+                f"server.connections_per_client must be from 1 to {self.connection_limit - 1} "
+                f"(below server.connection_limit, or one client can take every connection), "
+                f"not {self.connections_per_client}"
+            )
+        for name in self.allowed_hosts:
+            if not name or any(c in name for c in " /\\@\t"):
+                raise ConfigError(
+                    f"server.allowed_hosts must list host names or addresses such as "
+                    f'"observatory.lan", not {name!r}'
+                )
 
 
 @dataclass(frozen=True)
@@ -106,6 +148,11 @@ def _section(name: str, cls: type[Any], table: Any) -> Any:
         if key not in known:
             raise ConfigError(f"unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
         default = getattr(cls(), key)
+        if isinstance(default, tuple):  # a TOML array of strings
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f'{name}.{key} must be a list of strings, like ["a", "b"]')
+            values[key] = tuple(value)
+            continue
         expected = type(default) if default is not None else str
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"{name}.{key} must be true or false")

@@ -8,23 +8,27 @@ waitress; discovery and mDNS announce it.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from alpaca_sony import __version__
 from alpaca_sony.alpaca.app import create_app
 from alpaca_sony.alpaca.camera_device import CameraDevice
+from alpaca_sony.alpaca.host_check import HostCheck
 from alpaca_sony.alpaca.server_info import ServerInfo
 from alpaca_sony.camera.exposure import ExposureRunner
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import Clock, SystemClock
-from alpaca_sony.config import Config
+from alpaca_sony.config import Config, ServerSettings
 from alpaca_sony.devices import open_camera, survey
+from alpaca_sony.discovery.mdns import host_addresses, host_label
 from alpaca_sony.sony.models import CameraModel, model_for
 from alpaca_sony.transport.usb import default_backend
 
@@ -47,6 +51,67 @@ def _backend(config: Config, clock: Clock) -> Any:
 
     choice = SimulatorChoice(camera.simulator, camera.simulator_report, camera.simulator_reports)
     return simulated_backend(choice, clock)
+
+
+def _capped_channel(cap: int) -> type[HTTPChannel]:
+    """waitress's channel class, closing a connection whose address already has ``cap`` open.
+
+    waitress stops accepting anyone once ``connection_limit`` sockets are open, and has no cap
+    per client: without one, about a hundred idle connections from one host lock every client
+    out until ``channel_timeout`` (issue 9).
+    """
+    warned: set[str] = set()  # addresses refused since their last admitted connection
+
+    class CappedChannel(HTTPChannel):
+        def __init__(
+            self, server: Any, sock: socket.socket, addr: Any, adj: Any, map: Any = None
+        ) -> None:
+            peer = str(addr[0]) if isinstance(addr, tuple) else str(addr)
+            open_from_peer = sum(
+                1
+                for ch in (map or {}).values()
+                if isinstance(ch, HTTPChannel) and ch.addr[0] == peer
+            )
+            super().__init__(server, sock, addr, adj, map)
+            if open_from_peer < cap:
+                warned.discard(peer)
+                return
+            self.handle_close()
+            if peer not in warned:  # a flood of connections logs once
+                warned.add(peer)
+                log.warning(
+                    "%s has %d connections open, the most one client may have "
+                    "(server.connections_per_client): refusing more",
+                    peer,
+                    open_from_peer,
+                )
+
+    return CappedChannel
+
+
+def _http_server(
+    app: Any, sockets: dict[int, Any], settings: ServerSettings
+) -> BaseWSGIServer | MultiSocketServer:
+    """waitress serving ``app`` with the configured limits (not yet running)."""
+    server = create_server(
+        app,
+        map=sockets,
+        host=settings.host,
+        port=settings.port,
+        threads=settings.threads,
+        connection_limit=settings.connection_limit,
+        channel_timeout=settings.channel_timeout,
+        # waitress looks for idle connections every cleanup_interval (30 s by default): no
+        # less often than the timeout itself, or a short timeout would not be kept.
+        cleanup_interval=min(30, settings.channel_timeout),
+        max_request_header_size=settings.max_request_header_bytes,
+        max_request_body_size=settings.max_request_body_bytes,
+    )
+    channel_class = _capped_channel(settings.connections_per_client)
+    for listener in list(sockets.values()):
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = channel_class
+    return server
 
 
 class Runtime:
@@ -125,18 +190,16 @@ class Runtime:
                 "Originals folder": self.config.camera.save_dir
                 if self.config.camera.save_originals
                 else "saving off",
+                "HTTP connections": f"{server_cfg.connection_limit} in all, "
+                f"{server_cfg.connections_per_client} per client, idle ones closed after "
+                f"{server_cfg.channel_timeout} s",
+                "Allowed Host names": ", ".join(server_cfg.allowed_hosts) or "this host's own",
                 "Keep JPEG": str(self.config.camera.keep_jpeg),
                 "Prefer built-in shutter speeds": str(self.config.camera.prefer_builtin_speeds),
             },
         )
-        app = create_app(self.devices, info)
-        self._server = create_server(
-            app,
-            map=self._sockets,
-            host=server_cfg.host,
-            port=server_cfg.port,
-            threads=server_cfg.threads,
-        )
+        app = self._host_check(create_app(self.devices, info))
+        self._server = _http_server(app, self._sockets, server_cfg)
         port = int(getattr(self._server, "effective_port", server_cfg.port))
         self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
         self._thread.start()
@@ -144,6 +207,22 @@ class Runtime:
         log.info("Alpaca server on http://%s:%d/ (setup: /setup)", server_cfg.host, port)
         self._start_discovery(port)
         return port
+
+    def _host_check(self, app: Any) -> HostCheck:
+        """The names a request's Host header may carry: this host's own and the user's."""
+        hostname = socket.gethostname().lower()
+        short = hostname.split(".", 1)[0]
+        names = {
+            "localhost",
+            hostname,
+            short,
+            f"{short}.local",
+            f"{host_label()}.local",  # the name mDNS announces for this host
+            *self.config.server.allowed_hosts,
+        }
+        if self.config.server.host not in ("", "0.0.0.0", "::"):
+            names.add(self.config.server.host)  # the bound address or name
+        return HostCheck(app, names, host_addresses)
 
     def _serve_http(self) -> None:
         assert self._server is not None  # noqa: S101 - start() sets it first
