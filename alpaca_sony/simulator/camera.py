@@ -230,6 +230,12 @@ class SimulatedCamera:
         with self._lock:
             self._in.append(_Transfer(memoryview(data)))
 
+    @property
+    def held_file_bytes(self) -> int:
+        """Bytes of captured files the camera holds for the host (those not yet sent whole)."""
+        with self._lock:
+            return sum(len(container) - HEADER_SIZE for container in self._containers.values())
+
     def _unplug(self) -> None:
         if self._attached:
             log.info("simulated cable pulled")
