@@ -72,9 +72,9 @@ FAULTS = (
     Fault("stale image in the buffer", lambda c: c.body.preload_stale_images(1)),
     Fault("endpoint stall", lambda c: c.faults.stall_bulk_in()),
 )
-# Not among them: split reads. transport/usb.py read() hands back a view of a buffer sized for the
-# whole request, so every short chunk of a download pins a full-sized buffer until the container
-# is joined (3.4 GiB at the peak of one 46 MiB ARW at 100 kB reads): a driver bug to fix first.
+# Not among them: split reads. transport/usb.py read() hands back a view of its whole 8 MiB read
+# buffer, so every short chunk of a download pins 8 MiB until the container is joined (3.4 GiB at
+# the peak of one 46 MiB ARW in 100 kB chunks): a driver bug to fix first.
 
 
 @dataclass
