@@ -638,10 +638,13 @@ class SimulatedBody:
             self.advance()
 
     def render(self, file: CapturedFile) -> bytes:
-        """The file's bytes (rendered once, on first request)."""
+        """The file's bytes, rendered anew on every call (the same bytes each time).
+
+        The body keeps none: the caller holds them while the file waits in the buffer.
+        """
         if self._render is None:
-            return file.data(lambda f: render_file(self, f))
-        return file.data(self._render)
+            return render_file(self, file)
+        return self._render(file)
 
 
 def _settle_s(settings: BodySettings) -> float:

@@ -230,6 +230,12 @@ class SimulatedCamera:
         with self._lock:
             self._in.append(_Transfer(memoryview(data)))
 
+    @property
+    def held_file_bytes(self) -> int:
+        """Bytes of captured files the camera holds for the host (those not yet sent whole)."""
+        with self._lock:
+            return sum(len(container) - HEADER_SIZE for container in self._containers.values())
+
     def _unplug(self) -> None:
         if self._attached:
             log.info("simulated cable pulled")
@@ -465,7 +471,8 @@ class SimulatedCamera:
         container[:HEADER_SIZE] = pack_header(len(container), ContainerType.DATA, code, tid)
 
         def transferred() -> None:
-            # The file leaves the buffer only once every byte went over the cable.
+            # The file leaves the buffer only once every byte went over the cable, and its
+            # bytes with it: "each GetObject consumes one file" (sony-ptp.md 6.5).
             self._containers.pop(id(file), None)
             self.body.file_transferred(file)
 
@@ -475,7 +482,11 @@ class SimulatedCamera:
         return ResponseCode.OK
 
     def _container(self, file: CapturedFile) -> bytearray:
-        """The file with room for its container header, built once (like a file ready in RAM)."""
+        """The file with room for its container header, built once (like a file ready in RAM).
+
+        The one copy of a file's bytes: kept while the file waits in the buffer, across an
+        unplug too (the buffer survives disconnection, sony-ptp.md 6.1), dropped once sent.
+        """
         container = self._containers.get(id(file))
         if container is None:
             container = bytearray(HEADER_SIZE) + self.body.render(file)

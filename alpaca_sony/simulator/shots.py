@@ -1,30 +1,26 @@
 """What a simulated shot leaves in the camera: the shot, and its files waiting in the buffer.
 
 Shared by the body (which takes and queues them) and the renderer (which turns them into bytes).
+Both are metadata only (a few hundred bytes a shot): a file's bytes are rendered when the host
+first asks for it and held by the camera's USB side only until it went over the cable
+(``camera.SimulatedCamera``), so a night of frames costs no more memory than one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 @dataclass
 class CapturedFile:
-    """One file waiting in (or taken from) the camera's transfer buffer."""
+    """One file waiting in (or taken from) the camera's transfer buffer; holds no bytes."""
 
     shot: Shot
     object_format: int
     filename: str
-    _data: bytes | None = field(default=None, repr=False)
     downloads: int = 0
     empty: bool = False  # described with size 0: nothing to fetch (libgphoto2 comment)
-
-    def data(self, render: Callable[[CapturedFile], bytes]) -> bytes:
-        if self._data is None:
-            self._data = render(self)
-        return self._data
 
 
 @dataclass
