@@ -266,7 +266,12 @@ class UsbTransport:
             count = self._read_into(buffer, timeout_s)
         except usb.core.USBError as exc:
             raise _translate(exc, "read") from exc
-        return memoryview(buffer)[:count]
+        data = memoryview(buffer)[:count]
+        if count < size // 2:
+            # A short read: keep only its bytes. A view would pin the whole buffer for as long as
+            # the session holds the chunk (a download in 100 kB pieces would cost 80x its size).
+            return memoryview(data.tobytes())
+        return data
 
     def _read_into(self, buffer: array.array[int], timeout_s: float) -> int:
         try:

@@ -51,3 +51,18 @@ def test_a_file_keeps_its_bytes_while_it_waits_in_the_buffer(rig: Rig) -> None:
     (stale,) = result.stale_files
     assert stale.info.filename == waiting.filename and len(stale.data) == held
     assert rig.camera.held_file_bytes == 0  # gone with the file once it went over the cable
+
+
+def test_a_download_in_short_reads_costs_about_its_own_size(rig: Rig) -> None:
+    # A USB stack that hands the data over in 1 MB pieces (FaultPlan.split_reads): each piece
+    # must cost its own bytes, not the 8 MiB read buffer it arrived in.
+    plan = _plan(rig)
+    rig.camera.faults.split_reads(1_000_000)
+    tracemalloc.start()
+    try:
+        frame_bytes = len(rig.capture.expose(plan).files[0].data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        rig.camera.faults.split_reads(None)
+    assert peak < 3 * frame_bytes, f"peak {peak} bytes for a {frame_bytes}-byte file"
