@@ -64,6 +64,8 @@ class WorkerRig:
     def wait_idle(self) -> CameraSnapshot:
         """Idle or Error, with every staged original committed (that follows ImageReady)."""
         self.wait_for(lambda s: s.state in (CameraState.IDLE, CameraState.ERROR))
+        # An aborted exposure reads Idle at once while its shot is still followed through.
+        self.wait_for(lambda s: not self.worker.following_through)
         self.wait_for(lambda s: not self._incoming())
         return self.worker.snapshot()
 
