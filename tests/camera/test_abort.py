@@ -99,3 +99,27 @@ def test_a_disconnect_withdraws_the_queued_start(worker_factory: Callable[..., W
     snap = rig.worker.snapshot()
     assert not snap.connected and snap.state == CameraState.IDLE
     assert len(rig.camera.body.shots) == 1 and len(rig.files()) == 1
+
+
+def test_abort_while_the_body_settles_before_s1_takes_no_picture(
+    worker_factory: Callable[..., WorkerRig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Manual focus, so no autofocus pause: the abort lands in Waiting's first sleep (the wait
+    after connecting, sony-ptp.md 14.6) and must stop the exposure before S1."""
+    rig = worker_factory()
+    rig.worker.connect()
+    sleep = rig.clock.sleep
+    slept_in_waiting: list[float] = []
+
+    def abort_on_first_sleep(seconds: float) -> None:
+        if not slept_in_waiting and rig.worker.snapshot().state == CameraState.WAITING:
+            slept_in_waiting.append(seconds)
+            rig.worker.abort_exposure()  # as a client's request would, mid-Waiting
+        sleep(seconds)
+
+    monkeypatch.setattr(rig.clock, "sleep", abort_on_first_sleep)
+    rig.worker.start_exposure(ExposureRequest(600))
+    snap = rig.wait_idle()
+    assert slept_in_waiting, "the exposure never slept in Waiting: the test did not abort"
+    assert not snap.image_ready and snap.exposure is not None and snap.exposure.aborted
+    assert rig.camera.body.shots == [] and rig.files() == []
