@@ -481,16 +481,27 @@ class CameraDevice:
         )
 
     def abort_exposure(self) -> None:
+        """Before the shutter opens nothing is shot; once it has, the shot is followed through
+        and saved without an image (issue 9 point 2). The camera reads Idle at once."""
+        self._refuse_on_builtin_speed("cut short: it ends by itself and its image is kept")
         self.worker.abort_exposure()
 
     def stop_exposure(self) -> None:
+        self._refuse_on_builtin_speed("shortened")
+        self.worker.stop_exposure()
+
+    def _refuse_on_builtin_speed(self, what: str) -> None:
+        """The camera times a built-in speed itself: once open, nothing ends it early.
+
+        Raises:
+            InvalidOperation: a built-in speed is exposing (nothing changes).
+        """
         snap = self.worker.snapshot()
         exposure = snap.exposure
         if snap.state == CameraState.EXPOSING and exposure is not None and not exposure.bulb:
             raise InvalidOperation(
-                f"a built-in shutter speed ({exposure.planned_s:g} s) cannot be shortened"
+                f"a built-in shutter speed ({exposure.planned_s:g} s) cannot be {what}"
             )
-        self.worker.stop_exposure()
 
     def latest_image(self) -> LatestImage:
         """The ready image with its own number and exposure, read as one value."""

@@ -2,7 +2,8 @@
 
 Runs on the device worker's thread. Stale images found before the shot are saved, never returned
 as the new frame; RAW+JPEG pairs share one file name stem; an aborted exposure is still
-downloaded and saved (the buffer must stay clear) but yields no frame.
+downloaded and saved (the buffer must stay clear) but yields no frame; one aborted before S2 is
+pressed takes no picture at all (issue 9 point 2).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from alpaca_sony.clock import Clock
 from alpaca_sony.errors import CameraError, NoImageTaken
 from alpaca_sony.sony.capture import (
     AutofocusFailed,
+    CaptureAborted,
     CapturePhase,
     CaptureResult,
     CaptureSequence,
@@ -76,7 +78,8 @@ class ExposureControl:
         self.stopped = threading.Event()
 
     def abort(self) -> None:
-        """End now and discard the frame (the file is still downloaded and saved)."""
+        """End now and discard the frame: before S2 nothing is shot; after S2 the file is still
+        downloaded and saved."""
         self.aborted.set()
         self.cancel.set()
 
@@ -216,6 +219,8 @@ class ExposureRunner:
         table = capture.read_settings()
         stale, table = capture.drain(table)
         recovered = self.save(model_name, stale, None, None)
+        if control.aborted.is_set():  # each step of Waiting may take seconds on a real body
+            return self._aborted_before_shot(status, recovered)
         plan, table = self.plan(capture, request, table)
         status = ExposureStatus(request.duration_s, plan.duration_s, bulb=plan.is_bulb)
 
@@ -233,7 +238,10 @@ class ExposureRunner:
             else:
                 report(CameraState.DOWNLOAD, status)
 
-        result = self._expose_with_af_retry(capture, plan, table, control.cancel, on_phase)
+        try:
+            result = self._expose_with_af_retry(capture, plan, table, control, on_phase)
+        except CaptureAborted:
+            return self._aborted_before_shot(status, recovered)
         actual = result.ended_at - result.started_at
         status = replace(
             status,
@@ -278,12 +286,17 @@ class ExposureRunner:
             raise RawNotUsable(f"{exc}{kept}") from exc
         return outcome
 
+    @staticmethod
+    def _aborted_before_shot(status: ExposureStatus, recovered: list[Path]) -> ExposureOutcome:
+        log.info("exposure aborted before the shutter was pressed: no picture was taken")
+        return ExposureOutcome(replace(status, aborted=True), None, [], recovered)
+
     def _expose_with_af_retry(
         self,
         capture: CaptureSequence,
         plan: ExposurePlan,
         table: PropertyTable,
-        cancel: threading.Event,
+        control: ExposureControl,
         on_phase: Callable[[CapturePhase, float], None],
     ) -> CaptureResult:
         """Expose; one more try with a longer autofocus pause only when focusing failed.
@@ -294,8 +307,9 @@ class ExposureRunner:
         turned up is this exposure's frame, else the error stands and the image, if it comes,
         is recovered and saved by the idle poll.
         """
+        cancel, abort = control.cancel, control.aborted
         try:
-            return capture.expose(plan, table, cancel=cancel, on_phase=on_phase)
+            return capture.expose(plan, table, cancel=cancel, abort=abort, on_phase=on_phase)
         except AutofocusFailed:
             log.warning("the camera could not focus; retrying once with a longer pause")
         except NoShotSeen as exc:
@@ -309,6 +323,7 @@ class ExposureRunner:
             return capture.expose(
                 plan,
                 cancel=cancel,
+                abort=abort,
                 on_phase=on_phase,
                 af_pause_s=self.options.af_retry_pause_s,
             )

@@ -69,6 +69,13 @@ class ExposureMachine:
         return self._cause
 
     @property
+    def aborting(self) -> bool:
+        """An abort was raised on the running exposure, which is still being followed through
+        (any thread may ask: the API reads the camera as Idle from then on)."""
+        with self._control_lock:
+            return self._control is not None and self._control.aborted.is_set()
+
+    @property
     def control(self) -> ExposureControl:
         """The running exposure's flags.
 
@@ -118,6 +125,17 @@ class ExposureMachine:
         """
         if CameraState.IDLE not in _ADVANCES.get(self._state, frozenset()):
             raise IllegalTransition(f"an exposure cannot finish from {self._state.name}")
+        self._move(CameraState.IDLE, status)
+        self._release()
+
+    def cancel(self, status: ExposureStatus) -> None:
+        """Waiting -> Idle: aborted before S2 was pressed, so nothing was shot.
+
+        Raises:
+            IllegalTransition: the exposure is past Waiting, or was not aborted.
+        """
+        if self._state != CameraState.WAITING or not status.aborted:
+            raise IllegalTransition(f"an exposure cannot be cancelled from {self._state.name}")
         self._move(CameraState.IDLE, status)
         self._release()
 

@@ -4,7 +4,11 @@ Everything else talks to it through commands (futures with bounded waits) and re
 :class:`CameraSnapshot`, so status requests never wait on USB or on decoding. The worker thread is
 the only writer of the snapshot and of all its own state: a member that changes state (Connect,
 StartExposure) hands a command over and returns once the worker has published the new state; only
-a running exposure's abort and stop flags are raised from other threads. While idle it reads the
+a running exposure's abort and stop flags, and a start queued behind an aborted exposure, are set
+from other threads. Abort means abort (issue 9 point 2): from the moment it is raised the snapshot
+reads Idle without an image, while the worker follows the shot through (after S2 the file is still
+downloaded and saved); a StartExposure meanwhile is queued and reads Waiting until the worker
+begins it, right after the follow-through. While idle it reads the
 camera's settings about once a second (fresh facts; images shot with the camera's own button are
 downloaded and saved), and after a USB drop it reconnects on its own and recovers what the camera
 still holds. No exception leaves the thread dead.
@@ -118,6 +122,9 @@ class DeviceWorker:
         self._snapshot = CameraSnapshot()
         # One hand-over at a time: a second StartExposure then sees the first one's Waiting.
         self._admission = threading.Lock()
+        # A start accepted while an aborted exposure is followed through (under _lock): clients
+        # set it, the worker clears it when it begins the exposure; an abort withdraws it.
+        self._queued: ExposureRequest | None = None
         # Worker-thread state from here on: written only by commands and the idle loop.
         self._exposure = ExposureMachine()
         self._images_delivered = 0
@@ -133,6 +140,7 @@ class DeviceWorker:
 
     def stop(self) -> None:
         """Finish the current command, disconnect, and end the thread."""
+        self._withdraw_queued()
         self._exposure.signal_abort()  # a running BULB ends now; its image is still downloaded
         self._commands.put(None)
         self._thread.join(self.timing.join_timeout_s)
@@ -143,11 +151,32 @@ class DeviceWorker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def following_through(self) -> bool:
+        """An aborted exposure's shot is still being downloaded and saved (it reads Idle)."""
+        return self._exposure.aborting
+
     # -- reading -------------------------------------------------------------------------------
 
     def snapshot(self) -> CameraSnapshot:
+        """The published snapshot as a client sees it: Waiting while a start is queued, Idle
+        without an image once an abort is raised on an exposure still being followed through."""
         with self._lock:
-            return self._snapshot
+            snap, queued, aborting = self._snapshot, self._queued, self._exposure.aborting
+        if queued is not None:
+            waiting = ExposureStatus(queued.duration_s, queued.duration_s, bulb=False)
+            return replace(
+                snap, state=CameraState.WAITING, exposure=waiting, latest_image=None, message=""
+            )
+        if aborting:
+            return replace(snap, state=CameraState.IDLE, latest_image=None)
+        return snap
+
+    def _check_thread(self) -> None:
+        if threading.current_thread() is not self._thread:
+            raise WrongThread(
+                f"the camera snapshot was written from thread {threading.current_thread().name}"
+            )
 
     def _publish(self, **changes: Any) -> None:
         """The one writer of the snapshot.
@@ -155,16 +184,26 @@ class DeviceWorker:
         Raises:
             WrongThread: called from any thread but the worker's.
         """
-        if threading.current_thread() is not self._thread:
-            raise WrongThread(
-                f"the camera snapshot was written from thread {threading.current_thread().name}"
-            )
+        self._check_thread()
         with self._lock:
             self._snapshot = replace(self._snapshot, **changes)
 
-    def _publish_exposure(self, **changes: Any) -> None:
-        """Publish the exposure machine's state and status (and ``changes``)."""
-        self._publish(state=self._exposure.state, exposure=self._exposure.status, **changes)
+    def _publish_exposure(self, move: Callable[[], object] | None = None, **changes: Any) -> None:
+        """Publish the exposure machine's state and status (and ``changes``), after ``move``.
+
+        ``move`` runs under the snapshot lock, so no reader sees the machine moved (an abort
+        flag released, a queued start taken) before the snapshot that goes with it.
+        """
+        self._check_thread()
+        with self._lock:
+            if move is not None:
+                move()
+            self._snapshot = replace(
+                self._snapshot,
+                state=self._exposure.state,
+                exposure=self._exposure.status,
+                **changes,
+            )
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -244,11 +283,15 @@ class DeviceWorker:
         return self._hand_over(self._begin_connect, self._finish_connect)
 
     def disconnect(self, timeout_s: float | None = None) -> None:
+        self._withdraw_queued()
         self._exposure.signal_abort()
         self.call(self._disconnect_now, timeout_s)
 
     def start_exposure(self, request: ExposureRequest) -> None:
         """Hand an exposure over and return once the state reads Waiting.
+
+        Behind an aborted exposure still being followed through, the start is queued at once
+        (it reads Waiting) and begins when the worker is done with the aborted shot.
 
         Raises:
             CameraError: not connected, or an exposure is already running.
@@ -256,6 +299,8 @@ class DeviceWorker:
         if not self._admission.acquire(timeout=self.timing.command_timeout_s):
             raise WorkerBusy("the camera is busy (another client is starting an exposure)")
         try:
+            if self._queue_behind_abort(request):
+                return
             # Refused at once while the worker is busy in an exposure (it would take the command
             # only afterwards); the worker checks again when it takes the command.
             self._check_can_start(self.snapshot())
@@ -263,8 +308,32 @@ class DeviceWorker:
         finally:
             self._admission.release()
 
+    def _queue_behind_abort(self, request: ExposureRequest) -> bool:
+        """Queue ``request`` if an aborted exposure is being followed through; True if queued.
+
+        Raises:
+            CameraError: a start is queued already.
+        """
+        with self._lock:
+            if self._queued is not None:
+                raise CameraError("an exposure is already in progress")
+            if not (self._exposure.aborting and self._snapshot.connected):
+                return False
+            self._queued = request
+        self._commands.put(self._begin_queued)
+        return True
+
+    def _withdraw_queued(self) -> bool:
+        """Drop a queued start; True if there was one."""
+        with self._lock:
+            queued, self._queued = self._queued, None
+        return queued is not None
+
     def abort_exposure(self) -> None:
-        self._exposure.signal_abort()
+        """Abort: a queued start is withdrawn, else the running exposure ends (before S2:
+        nothing is shot; after S2: followed through, saved, no image)."""
+        if not self._withdraw_queued():
+            self._exposure.signal_abort()
 
     def stop_exposure(self) -> None:
         self._exposure.signal_stop()
@@ -299,8 +368,29 @@ class DeviceWorker:
 
     def _begin_exposure(self, request: ExposureRequest) -> None:
         self._check_can_start(self._snapshot)
-        self._exposure.begin(request.duration_s)
-        self._publish_exposure(latest_image=None, message="")
+        self._publish_exposure(
+            lambda: self._exposure.begin(request.duration_s), latest_image=None, message=""
+        )
+
+    def _begin_queued(self) -> None:
+        """Begin the start queued behind an aborted exposure (unless it was withdrawn)."""
+        with self._lock:
+            request = self._queued
+        if request is None:
+            return
+
+        def begin() -> None:
+            self._queued = None  # under the snapshot lock, with the Waiting it becomes
+            self._check_can_start(self._snapshot)
+            self._exposure.begin(request.duration_s)
+
+        try:
+            self._publish_exposure(begin, latest_image=None, message="")
+        except CameraError as exc:
+            log.warning("the exposure queued after an abort could not start: %s", exc)
+            self._publish(message=f"the exposure started after an abort could not start: {exc}")
+            return
+        self._expose(request)
 
     # -- the thread -------------------------------------------------------------------------------
 
@@ -440,8 +530,13 @@ class DeviceWorker:
         )
 
     def _fail(self, cause: str, **changes: Any) -> None:
-        self._exposure.fail(cause)
-        self._publish_exposure(message=cause, **changes)
+        self._publish_exposure(lambda: self._exposure.fail(cause), message=cause, **changes)
+
+    def _end(self, status: ExposureStatus) -> None:
+        if self._exposure.state == CameraState.WAITING:
+            self._exposure.cancel(status)  # aborted before S2: nothing was shot
+        else:
+            self._exposure.finish(status)
 
     def _expose(self, request: ExposureRequest) -> None:
         def report(state: CameraState, status: ExposureStatus) -> None:
@@ -459,8 +554,7 @@ class DeviceWorker:
                 self._remember_geometry(capture.camera, outcome.frame)  # before ImageReady
                 self._images_delivered += 1
                 latest = LatestImage(outcome.frame, self._images_delivered, outcome.status)
-            self._exposure.finish(outcome.status)
-            self._publish_exposure(latest_image=latest)
+            self._publish_exposure(lambda: self._end(outcome.status), latest_image=latest)
             # Durability after ImageReady: the client downloads while the disk catches up.
             saved = self._runner.commit(outcome.staged)
             self._add_saved(tuple(str(p) for p in (*outcome.recovered, *saved)))

@@ -104,6 +104,10 @@ class AutofocusFailed(NoImageTaken):
     """0xD213 said "not focused" with S1 held: S2 was never pressed, so no picture exists."""
 
 
+class CaptureAborted(NoImageTaken):
+    """The exposure was aborted before S2 was pressed: the camera took no picture."""
+
+
 class NoShotSeen(NoImageTaken):
     """No sign of a picture by the grace time; ``result`` holds the attempt's times."""
 
@@ -364,6 +368,7 @@ class CaptureSequence:
         table: PropertyTable | None = None,
         *,
         cancel: threading.Event | None = None,
+        abort: threading.Event | None = None,
         af_pause_s: float | None = None,
         on_phase: Callable[[CapturePhase, float], None] | None = None,
     ) -> CaptureResult:
@@ -371,14 +376,18 @@ class CaptureSequence:
 
         ``table`` is the latest settings read, if the caller has one: it is reused when nothing
         was sent since (the seed's rule is a read before pressing, not a read per step).
-        ``cancel`` ends a BULB hold early; the image is still downloaded. ``on_phase`` hears
+        ``cancel`` ends a BULB hold early; the image is still downloaded. ``abort`` set before
+        S2 (also during the autofocus pause) means no picture at all: S2 is never pressed and
+        S1 is released (issue 9 point 2; after S2 the sequence follows through). ``on_phase`` hears
         when the shutter opens, when it closes and when the download starts (with the clock).
 
         Raises:
+            CaptureAborted: ``abort`` was set before S2.
             NoImageTaken: the camera took no picture (no sign of one by the deadline).
             CaptureTimeout: a picture was taken but never became ready.
         """
         cancel = cancel or threading.Event()
+        abort = abort or threading.Event()
         phase = on_phase or (lambda _phase, _at: None)
         self.settle_after_connect()
         if table is None or not self.camera.settings_read_last:
@@ -399,14 +408,18 @@ class CaptureSequence:
                 f"the camera's shutter speed is {actual}, not {ShutterSpeed(plan.shutter_raw)}"
             )
         autofocus = is_autofocus(table.value(SonyProp.FOCUS_MODE))
+        self._refuse_if_aborted(abort)
         self.camera.discard_events()
         started_at = self.clock.monotonic()
         pressed_s2 = False
         try:
             self.camera.press(SonyControl.S1_BUTTON, ButtonState.DOWN)
             if autofocus:
-                self.clock.sleep(self.timing.af_pause_s if af_pause_s is None else af_pause_s)
+                pause = self.timing.af_pause_s if af_pause_s is None else af_pause_s
+                self.clock.wait(abort, pause)
+                self._refuse_if_aborted(abort)
                 self._require_focus()
+            self._refuse_if_aborted(abort)  # the last moment an abort means "no picture"
             self.camera.press(SonyControl.S2_BUTTON, ButtonState.DOWN)
             pressed_s2 = True
             started_at = self.clock.monotonic()
@@ -426,6 +439,11 @@ class CaptureSequence:
         )
         result.files = self._collect(result, table, phase)
         return result
+
+    @staticmethod
+    def _refuse_if_aborted(abort: threading.Event) -> None:
+        if abort.is_set():
+            raise CaptureAborted("the exposure was aborted before the shutter was pressed")
 
     def _require_focus(self) -> None:
         """With S1 held, 0xD213 = 3 (AF-S) or 7 (AF-C) means not focused: do not press S2.

@@ -17,9 +17,10 @@ from alpaca_sony.camera.state import CameraSnapshot, CameraState
 from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
 from alpaca_sony.clock import FakeClock
 from alpaca_sony.devices import open_camera
-from alpaca_sony.simulator.body import BodySettings
+from alpaca_sony.simulator.body import BodySettings, SimulatedBody
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+from alpaca_sony.simulator.shots import CapturedFile
 
 
 class GatedClock(FakeClock):
@@ -43,6 +44,26 @@ class GatedClock(FakeClock):
         return False
 
 
+class DownloadGate:
+    """Holds the simulated body's next GetObject until released: a follow-through that is
+    still downloading, for as long as a test needs it."""
+
+    def __init__(self, body: SimulatedBody):
+        self.reached = threading.Event()
+        self._release = threading.Event()
+        self._pass = body.file_for_download
+
+        def held() -> CapturedFile | None:
+            self.reached.set()
+            assert self._release.wait(30), "the download gate was never released"
+            return self._pass()
+
+        body.file_for_download = held  # type: ignore[method-assign]
+
+    def release(self) -> None:
+        self._release.set()
+
+
 @dataclass
 class WorkerRig:
     clock: GatedClock
@@ -64,6 +85,8 @@ class WorkerRig:
     def wait_idle(self) -> CameraSnapshot:
         """Idle or Error, with every staged original committed (that follows ImageReady)."""
         self.wait_for(lambda s: s.state in (CameraState.IDLE, CameraState.ERROR))
+        # An aborted exposure reads Idle at once while its shot is still followed through.
+        self.wait_for(lambda s: not self.worker.following_through)
         self.wait_for(lambda s: not self._incoming())
         return self.worker.snapshot()
 

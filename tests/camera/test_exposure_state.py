@@ -174,3 +174,32 @@ def test_flags_raised_between_exposures_do_not_reach_the_next_one() -> None:
     machine.fail("the camera refused")
     machine.signal_abort()  # after the exposure ended: it must not leak into the next
     assert not machine.begin(1.0).cancel.is_set()
+
+
+def test_an_abort_before_s2_cancels_waiting_and_only_waiting() -> None:
+    machine = _at(S.WAITING)
+    with pytest.raises(IllegalTransition):
+        machine.cancel(_status())  # not aborted: a Waiting exposure does not just vanish
+    assert not machine.aborting
+    machine.signal_abort()
+    assert machine.aborting  # the API reads Idle from here on
+    machine.cancel(_status(aborted=True))
+    assert machine.state == S.IDLE and machine.status == _status(aborted=True)
+    assert not machine.aborting  # released with the move
+    for state in (S.EXPOSING, S.READING, S.DOWNLOAD):
+        past_s2 = _at(state)
+        with pytest.raises(IllegalTransition, match="cannot be cancelled"):
+            past_s2.cancel(_status(aborted=True))  # after S2 the shot is followed through
+        assert past_s2.state == state
+
+
+def test_aborting_lasts_until_the_aborted_exposure_is_followed_through() -> None:
+    machine = _at(S.EXPOSING)
+    machine.signal_stop()
+    assert not machine.aborting  # a stop keeps the frame: no follow-through
+    machine.signal_abort()
+    machine.advance(S.READING, _status())
+    machine.advance(S.DOWNLOAD, _status())
+    assert machine.aborting
+    machine.finish(_status(aborted=True))
+    assert not machine.aborting and machine.state == S.IDLE
