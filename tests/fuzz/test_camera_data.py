@@ -34,10 +34,10 @@ from alpaca_sony.ptp.container import pack_data, pack_params
 from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.session import PtpSession
 from alpaca_sony.simulator.arw import write_arw
+from alpaca_sony.simulator.bodies import BODIES
 from alpaca_sony.simulator.body import BodySettings, SimulatedBody
 from alpaca_sony.simulator.report import parse_report
 from alpaca_sony.sony import values
-from alpaca_sony.sony.models import MODELS
 from alpaca_sony.sony.props import parse_all_properties
 from alpaca_sony.sony.protocol import ExtDeviceInfo
 from tests.fuzz.budget import fuzz_settings
@@ -294,7 +294,7 @@ def test_every_value_decoder_takes_any_raw_number(raw: int, other: int | None) -
 @cache
 def _small_arw() -> bytes:
     """A real-shaped ARW (simulator/arw.py) of a body shrunk to 128 x 96 so LibRaw is quick."""
-    model = MODELS["ILCE-7SM3"]
+    model = BODIES["ILCE-7SM3"]
     sensor = dataclasses.replace(
         model.sensor, raw_width=128, raw_height=96, visible_width=128, visible_height=96
     )
