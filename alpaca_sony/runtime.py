@@ -41,16 +41,25 @@ class _Found:
     model: CameraModel | None
 
 
-def _backend(config: Config, clock: Clock) -> Any:
-    """The cameras on USB, or the simulated body the settings name."""
+# Extra Alpaca actions per USB serial number: name -> run(parameters) -> JSON text.
+ActionTables = dict[str, dict[str, Callable[[str], str]]]
+
+
+def _backend(config: Config, clock: Clock) -> tuple[Any, ActionTables]:
+    """The cameras on USB, or the simulated body the settings name with its fault actions."""
     camera = config.camera
     if not camera.simulator and not camera.simulator_report:
-        return default_backend()
+        return default_backend(), {}  # a real camera never offers fault actions
     # Imported only here: serving real cameras never loads the simulator.
-    from alpaca_sony.simulator.factory import SimulatorChoice, simulated_backend
+    from alpaca_sony.simulator.camera import SimulatedCamera
+    from alpaca_sony.simulator.factory import SimulatorChoice, body_settings
+    from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+    from alpaca_sony.simulator.rehearsal import rehearsal_actions
 
     choice = SimulatorChoice(camera.simulator, camera.simulator_report, camera.simulator_reports)
-    return simulated_backend(choice, clock)
+    simulated = SimulatedCamera(clock, body_settings(choice))
+    actions = {simulated.settings.serial_number: rehearsal_actions(simulated)}
+    return SimulatorBackend([simulated], clock), actions
 
 
 def _capped_channel(cap: int) -> type[HTTPChannel]:
@@ -120,8 +129,9 @@ class Runtime:
     def __init__(self, config: Config, clock: Clock | None = None, backend: Any = None):
         self.config = config
         self.clock = clock or SystemClock()
+        self._extra_actions: ActionTables = {}
         if backend is None:
-            backend = _backend(config, self.clock)
+            backend, self._extra_actions = _backend(config, self.clock)
         self.backend = backend
         self.devices: list[CameraDevice] = []
         self._server: BaseWSGIServer | MultiSocketServer | None = None
@@ -160,8 +170,11 @@ class Runtime:
             worker = DeviceWorker(opener, self.clock, self._runner(), name=f"camera-{number}")
             worker.start()
             self._stoppers.append(worker.stop)
+            # Before the simulated body shows up (e.g. in MTP mode) camera 0 has no serial yet.
+            tables = list(self._extra_actions.values())
+            extra = self._extra_actions.get(serial or "", tables[0] if tables else None)
             self.devices.append(
-                CameraDevice(number, worker, self.clock, found.model, serial or "unknown")
+                CameraDevice(number, worker, self.clock, found.model, serial or "unknown", extra)
             )
             log.info(
                 "camera %d: %s serial %s",

@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -89,8 +90,12 @@ class CameraDevice:
         clock: Clock,
         model_hint: CameraModel | None,
         serial_number: str,
+        extra_actions: Mapping[str, Callable[[str], str]] | None = None,
     ):
         self.number = number
+        # Injected (the simulator's fault rehearsal): name -> run(parameters) -> text; a run
+        # raises ValueError for bad parameters. This layer never imports the simulator.
+        self._extra_actions = {k.lower(): v for k, v in (extra_actions or {}).items()}
         self.worker = worker
         self.clock = clock
         self.model_hint = model_hint
@@ -529,17 +534,23 @@ class CameraDevice:
             {"Name": "TimeStamp", "Value": stamp},
         ]
 
-    @staticmethod
-    def supported_actions() -> list[str]:
-        return list(ACTIONS)
+    def supported_actions(self) -> list[str]:
+        return [*ACTIONS, *self._extra_actions]
 
     def action(self, name: str, parameters: str) -> str:
-        """Camera facts Alpaca has no member for, as JSON text."""
-        snap = self.worker.snapshot()
+        """Camera facts Alpaca has no member for (or an injected action), as JSON text."""
         action = name.lower()
+        extra = self._extra_actions.get(action)
+        if extra is not None:
+            try:
+                return extra(parameters)
+            except ValueError as exc:
+                raise InvalidValue(f"{name}: {exc}") from exc
+        snap = self.worker.snapshot()
         facts = snap.facts
         if action not in ACTIONS:
-            raise ActionNotImplemented(f"unknown action {name!r}; supported: {', '.join(ACTIONS)}")
+            supported = ", ".join(self.supported_actions())
+            raise ActionNotImplemented(f"unknown action {name!r}; supported: {supported}")
         result: dict[str, Any]
         if action == "battery":
             result = {"percent": facts.battery_percent, "indicator": facts.battery_indicator}

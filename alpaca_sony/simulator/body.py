@@ -305,6 +305,13 @@ class SimulatedBody:
                 self._deliver(shot)
             self._set(SonyProp.SHOOTING_FILE_INFO, self.shooting_file_info())
 
+    @property
+    def exposing(self) -> bool:
+        """Whether the shutter is open now (a self-timer's countdown counts as open)."""
+        with self._lock:
+            self.advance()
+            return self._exposure is not None
+
     def shooting_file_info(self) -> int:
         if self.buffer:
             return 0x8000 | min(len(self.buffer), 0x7FFF)

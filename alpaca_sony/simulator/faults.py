@@ -7,6 +7,7 @@ a set number of times and then disarms itself.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -32,6 +33,7 @@ class FaultPlan:
     _busy: list[_Counted] = field(default_factory=list)
     _stuck: list[_Counted] = field(default_factory=list)
     _disconnects: list[_Disconnect] = field(default_factory=list)
+    _disconnects_when: list[Callable[[], bool]] = field(default_factory=list)
     _stray_zlps: int = 0
     _af_misses: int = 0
     _stalls: int = 0
@@ -66,6 +68,16 @@ class FaultPlan:
         """
         with self._lock:
             self._disconnects.append(_Disconnect(operation, occurrence, after_bytes))
+        return self
+
+    def disconnect_when(self, condition: Callable[[], bool]) -> FaultPlan:
+        """Pull the cable at the first command that arrives while ``condition()`` holds.
+
+        For a moment no operation count can name, e.g. "while the shutter is open": how many
+        commands the host sends before then depends on its polling.
+        """
+        with self._lock:
+            self._disconnects_when.append(condition)
         return self
 
     def stray_zero_length_packets(self, count: int = 1) -> FaultPlan:
@@ -149,7 +161,15 @@ class FaultPlan:
 
     def on_command(self, operation: int) -> tuple[bool, bool, int | None]:
         """Per command: (answer busy?, stay silent?, cut after N data bytes, -1 now, None never)."""
+        # Conditions ask the body, which takes its own lock: evaluated outside ours.
         with self._lock:
+            conditions = list(self._disconnects_when)
+        met = next((c for c in conditions if c()), None)
+        with self._lock:
+            if met is not None and met in self._disconnects_when:
+                self._disconnects_when.remove(met)
+                self._operation_counts[operation] = self._operation_counts.get(operation, 0) + 1
+                return False, False, -1
             count = self._operation_counts.get(operation, 0) + 1
             self._operation_counts[operation] = count
             disconnect_at: int | None = None

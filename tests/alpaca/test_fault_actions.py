@@ -1,0 +1,299 @@
+"""Fault rehearsal over HTTP: each fault action armed through the Action endpoint, as any client
+would, then the exposure's state, message, recovery and the originals on disk checked. Expectations
+follow tests/camera/test_fault_matrix.py: a lost connection is an Error saying so, the worker
+reconnects, and every image the simulated camera took is on disk exactly once."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+import pytest
+from falcon import testing
+
+from alpaca_sony.alpaca.app import create_app
+from alpaca_sony.alpaca.camera_device import CameraDevice
+from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
+from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
+from alpaca_sony.config import Config, with_overrides
+from alpaca_sony.devices import open_camera
+from alpaca_sony.runtime import Runtime
+from alpaca_sony.simulator.body import BodySettings
+from alpaca_sony.simulator.camera import SimulatedCamera
+from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+from alpaca_sony.simulator.rehearsal import REHEARSALS, rehearsal_actions
+from alpaca_sony.sony.models import MODELS
+from tests.alpaca.conftest import SERVER, Api
+from tests.camera.conftest import GatedClock
+
+ERROR, IDLE = 5, 0
+
+
+@pytest.fixture
+def fault_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
+    """The HTTP rig of tests/alpaca/conftest.py, with the fault actions wired in as runtime does."""
+    workers: list[DeviceWorker] = []
+    cameras: list[SimulatedCamera] = []
+
+    def factory(**settings: Any) -> Api:
+        clock = GatedClock()
+        settings.setdefault("post_connect_settle_s", 0.0)
+        camera = SimulatedCamera(clock, BodySettings(**settings))
+        backend = SimulatorBackend([camera], clock, poll_interval_s=0.5)
+        runner = ExposureRunner(clock, CaptureOptions(), OriginalsFolder(tmp_path / "orig", 0))
+        worker = DeviceWorker(
+            lambda: open_camera(backend, clock), clock, runner, WorkerTiming(idle_poll_s=0.05)
+        )
+        worker.start()
+        workers.append(worker)
+        cameras.append(camera)
+        model = MODELS[camera.settings.model]
+        device = CameraDevice(0, worker, clock, model, "SERIAL1", rehearsal_actions(camera))
+        return Api(testing.TestClient(create_app([device], SERVER)), device, camera, clock)
+
+    yield factory
+    for worker in workers:
+        worker.stop()
+    assert [c.body.protocol_violations for c in cameras] == [[] for _ in cameras]
+
+
+def _action(api: Api, name: str, parameters: str = "") -> dict[str, Any]:
+    reply: dict[str, Any] = api.put(
+        "action", urlencode({"Action": name, "Parameters": parameters})
+    ).json
+    return reply
+
+
+def _armed(api: Api, name: str, parameters: str = "") -> str:
+    reply = _action(api, name, parameters)
+    assert reply["ErrorNumber"] == 0, reply
+    message: str = orjson.loads(reply["Value"])["message"]
+    return message
+
+
+def _message(api: Api) -> str:
+    reply = _action(api, "camerainfo")
+    text: str = orjson.loads(reply["Value"])["message"]
+    return text
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+def _expose(api: Api, seconds: float = 2.0) -> None:
+    reply = api.put("startexposure", f"Duration={seconds}&Light=True").json
+    assert reply["ErrorNumber"] == 0, reply
+
+
+def _originals(tmp_path: Path) -> Counter[int]:
+    """Sequence number -> how many ARWs on disk carry it (names: ..._<sequence>_...)."""
+    names = [p.name for p in (tmp_path / "orig").glob("*.ARW")]
+    return Counter(int(re.split(r"_", n)[2]) for n in names)
+
+
+def _all_on_disk_once(api: Api, tmp_path: Path) -> None:
+    taken = {shot.sequence for shot in api.camera.body.shots}
+    _wait(lambda: set(_originals(tmp_path)) == taken, "every shot on disk")
+    assert all(count == 1 for count in _originals(tmp_path).values()), _originals(tmp_path)
+
+
+def _still_works(api: Api, tmp_path: Path) -> None:
+    _expose(api, 1.0)
+    api.wait_image()
+    assert api.value("camerastate") == IDLE
+    assert api.value("lastexposureduration") == pytest.approx(1.0)
+    _all_on_disk_once(api, tmp_path)
+
+
+# -- offering ----------------------------------------------------------------------------------
+
+
+def _runtime_actions(config: Config, backend: Any = None) -> list[str]:
+    runtime = Runtime(config, clock=GatedClock(), backend=backend)
+    runtime._build_devices()
+    try:
+        client = testing.TestClient(create_app(runtime.devices, SERVER))
+        reply = client.simulate_get("/api/v1/camera/0/supportedactions")
+        actions: list[str] = orjson.loads(reply.content)["Value"]
+        return actions
+    finally:
+        runtime.stop()
+
+
+def test_simulator_mode_offers_the_fault_actions_and_a_real_camera_does_not(
+    tmp_path: Path,
+) -> None:
+    simulated = with_overrides(
+        Config(), camera={"simulator": "ILCE-7M3", "save_dir": str(tmp_path)}
+    )
+    offered = _runtime_actions(simulated)
+    assert set(REHEARSALS) <= set(offered)
+    assert "savedfiles" in offered
+    # A camera found on USB (here a simulated one behind the plain pyusb path, as a real one).
+    clock = GatedClock()
+    on_usb = SimulatorBackend([SimulatedCamera(clock, BodySettings())], clock)
+    plain = with_overrides(Config(), camera={"save_dir": str(tmp_path)})
+    assert not any(name.startswith("sim") for name in _runtime_actions(plain, on_usb))
+
+
+def test_names_are_case_insensitive_unknown_is_0x40c_bad_parameters_0x401(
+    fault_api: Callable[..., Api], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = fault_api()
+    api.connect()
+    unknown = _action(api, "SimUnplugTheMoon")
+    assert unknown["ErrorNumber"] == 0x40C and "simbusy" in unknown["ErrorMessage"]
+    for name, parameters in [
+        ("SIMBUSY", "many"),
+        ("simbusy", "0"),
+        ("simbusy", "1000"),
+        ("simstaleimage", "-1"),
+        ("SimLongExposureNR", "maybe"),
+        ("simreplug", "now"),
+    ]:
+        reply = _action(api, name, parameters)
+        assert reply["ErrorNumber"] == 0x401, (name, parameters, reply)
+        assert "give" in reply["ErrorMessage"] or "no parameters" in reply["ErrorMessage"]
+    # Nothing was armed: the next exposure meets no busy answer and no stale image.
+    caplog.set_level(logging.DEBUG, logger="alpaca_sony.sony.protocol")
+    _expose(api)
+    api.wait_image()
+    assert not [r for r in caplog.records if "camera busy" in r.getMessage()]
+    assert len(api.camera.body.shots) == 1
+    _all_on_disk_once(api, tmp_path)
+
+
+# -- each fault --------------------------------------------------------------------------------
+
+
+def test_unplug_during_exposure(fault_api: Callable[..., Api], tmp_path: Path) -> None:
+    api = fault_api()
+    api.connect()
+    assert "simreplug" in _armed(api, "SimUnplugDuringExposure")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the exposure fails")
+    assert "connection was lost" in _message(api)
+    assert not api.camera.attached
+    _armed(api, "simreplug")
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    # The cable went while the shutter was open: the shot ends (exposing advances the body's
+    # clock) and is downloaded after the reconnect.
+    _wait(lambda: not api.camera.body.exposing and len(api.camera.body.shots) == 1, "the shot")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+    assert _message(api) == ""
+
+
+def test_unplug_during_download(fault_api: Callable[..., Api], tmp_path: Path) -> None:
+    api = fault_api()
+    api.connect()
+    _armed(api, "simunplugduringdownload")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download fails")
+    assert "connection was lost" in _message(api)
+    assert not api.camera.attached
+    _armed(api, "SimReplug")
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _all_on_disk_once(api, tmp_path)  # the cut download is fetched again, once
+    _still_works(api, tmp_path)
+
+
+def test_stall_during_download(fault_api: Callable[..., Api], tmp_path: Path) -> None:
+    api = fault_api()
+    api.connect()
+    _armed(api, "simstalldownload")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download times out")
+    assert "connection was lost" in _message(api)
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+
+
+def test_busy_for_n_operations(
+    fault_api: Callable[..., Api], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="alpaca_sony.sony.protocol")
+    api = fault_api()
+    api.connect()
+    assert "5" in _armed(api, "simbusy", "5")
+    _expose(api)
+    api.wait_image()
+    assert api.value("camerastate") == IDLE
+    assert len([r for r in caplog.records if "camera busy" in r.getMessage()]) == 5
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+
+
+def test_autofocus_miss_once_is_retried(
+    fault_api: Callable[..., Api], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = fault_api(focus="AF-S")
+    api.connect()
+    _armed(api, "simautofocusmiss")
+    _expose(api)
+    api.wait_image()
+    assert api.value("camerastate") == IDLE and _message(api) == ""
+    assert any("could not focus; retrying" in r.getMessage() for r in caplog.records)
+    assert len(api.camera.body.shots) == 1
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+
+
+def test_autofocus_miss_twice_fails_without_a_shot(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api(focus="AF-S")
+    api.connect()
+    _armed(api, "SimAutofocusMiss", "2")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the exposure fails")
+    assert "manual focus (MF)" in _message(api)
+    assert not api.value("imageready")
+    assert api.camera.body.shots == []  # S2 was never pressed
+    _still_works(api, tmp_path)
+
+
+def test_stale_image_in_the_buffer(fault_api: Callable[..., Api], tmp_path: Path) -> None:
+    api = fault_api()
+    api.connect()
+    _armed(api, "simstaleimage", "2")
+    _wait(lambda: len(_originals(tmp_path)) == 2, "the stale images are saved")
+    _expose(api)
+    api.wait_image()
+    # The client gets its own frame, not an old one (the stale shots were 10 s long).
+    assert api.value("lastexposureduration") == pytest.approx(2.0)
+    _all_on_disk_once(api, tmp_path)
+    assert len(_originals(tmp_path)) == 3
+
+
+def test_long_exposure_noise_reduction_dark_frame_is_waited_for(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """With LENR on the image comes a whole exposure later (body.py: a dark frame as long as the
+    exposure): the driver must wait for it, not call it a lost picture or press again."""
+    api = fault_api()
+    api.connect()
+    assert "is on" in _armed(api, "SimLongExposureNR", "ON")
+    _expose(api, 30.0)
+    api.wait_image()
+    assert api.value("camerastate") == IDLE and _message(api) == ""
+    assert api.value("lastexposureduration") == pytest.approx(30.0)
+    assert len(api.camera.body.shots) == 1
+    _all_on_disk_once(api, tmp_path)
+    assert "is off" in _armed(api, "simlongexposurenr", "off")
+    _still_works(api, tmp_path)
