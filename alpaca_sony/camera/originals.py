@@ -173,6 +173,12 @@ class PendingOriginals:
         self.lost.append(name)
         log.error("LOST original %s: %s", name, reason)
 
+    def abandon(self, reason: str) -> None:
+        """Give up every held original, each one logged as lost."""
+        while self.items:
+            item = self.items.pop(0)
+            self.lose(f"{item.stem}.{item.extension.lstrip('.').upper()}", reason)
+
     def write_to(self, folder: OriginalsFolder) -> list[Path]:
         """Write held originals in order; the first refusal stops (the rest stay held)."""
         saved: list[Path] = []

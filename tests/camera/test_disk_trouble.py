@@ -180,3 +180,18 @@ def test_a_folder_that_disappears_between_shots_is_made_again(tmp_path: Path) ->
     shutil.rmtree(folder)
     (saved,) = run.save("ILCE-7M3", [downloaded("DSC2.ARW", ARW, 2)], 1.0, None)
     assert saved.read_bytes() == ARW and run.disk_trouble() == ""
+
+
+def test_originals_still_held_when_the_server_stops_are_logged_as_lost(
+    worker_factory: Callable[..., WorkerRig],
+    fault: Callable[[Path, int], FolderFault],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rig = worker_factory()
+    rig.worker.connect()
+    fault(rig.folder, errno.ENOSPC)
+    _expose(rig, 1.0)
+    rig.wait_for(lambda s: "held in memory" in s.disk_trouble)
+    rig.worker.stop()
+    lost = [r for r in caplog.records if r.message.startswith("LOST original")]
+    assert len(lost) == 1 and "the server stopped" in lost[0].message
