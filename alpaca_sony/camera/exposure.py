@@ -23,7 +23,7 @@ from alpaca_sony.camera.decode import (
     Subframe,
     decode,
 )
-from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
+from alpaca_sony.camera.originals import OriginalsFolder, PendingOriginals, ShotFacts, file_stem
 from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import CameraError, NoImageTaken
@@ -55,6 +55,8 @@ class CaptureOptions:
     save_originals: bool = True
     also_save_to_card: bool = False  # the camera keeps its own copy too (0xD222 host + card)
     af_retry_pause_s: float = 2.0
+    # Originals held in memory while the folder refuses them (full, read-only, gone).
+    pending_limit_bytes: int = 1 << 30
     decode: DecodeOptions = field(default_factory=DecodeOptions)
 
 
@@ -116,6 +118,7 @@ class ExposureRunner:
         self.clock = clock
         self.options = options
         self.originals = originals if options.save_originals else None
+        self.pending = PendingOriginals(options.pending_limit_bytes)
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -130,9 +133,21 @@ class ExposureRunner:
                     self.originals.folder,
                 )
         except OSError as exc:
+            # Staging will fail too and hold the originals in memory.
             log.error("the originals folder %s is unusable: %s", self.originals.folder, exc)
-            return None
         return self.originals
+
+    def disk_trouble(self) -> str:
+        """Originals held in memory or lost, for the snapshot; "" when all are on disk."""
+        if self.originals is None:
+            return ""
+        return self.pending.trouble(self.originals.folder)
+
+    def flush_pending(self) -> list[Path]:
+        """Write originals held in memory, if the folder takes them again."""
+        if self.originals is None or not self.pending.items:
+            return []
+        return self.pending.write_to(self.originals)
 
     def stage(
         self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
@@ -154,8 +169,9 @@ class ExposureRunner:
             try:
                 temp = folder.stage(file.data)
             except OSError as exc:
-                # Keep serving: the frame is still in memory and will be decoded.
-                log.error("could not save %s: %s", name, exc)
+                # Keep serving: the frame is still in memory and will be decoded; the
+                # original waits in memory for the folder.
+                self.pending.keep(stem, extension, file.data.tobytes(), exc)
                 continue
             staged.append(StagedFile(temp, stem, extension, file.is_raw))
         return staged
@@ -169,8 +185,23 @@ class ExposureRunner:
             try:
                 saved.append(self.originals.commit(item.temp, item.stem, item.extension))
             except OSError as exc:
-                log.error("could not save %s.%s: %s", item.stem, item.extension, exc)
+                self._hold_staged(item, exc)
         return saved
+
+    def _hold_staged(self, item: StagedFile, exc: OSError) -> None:
+        """A staged file that could not be made durable: its bytes wait in memory instead."""
+        try:
+            data = item.temp.read_bytes()
+        except OSError as read_exc:
+            # The folder vanished with the staged file in it: nothing is left to keep.
+            name = f"{item.stem}.{item.extension.upper()}"
+            self.pending.lose(name, f"{exc}; its staged copy is gone too ({read_exc})")
+            return
+        self.pending.keep(item.stem, item.extension, data, exc)
+        try:
+            item.temp.unlink(missing_ok=True)
+        except OSError as unlink_exc:
+            log.warning("could not remove the temporary file %s: %s", item.temp, unlink_exc)
 
     def save(
         self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None

@@ -81,6 +81,7 @@ class CameraSnapshot:
     exposure: ExposureStatus | None = None
     latest_image: LatestImage | None = None  # None until an exposure delivers one
     saved_files: tuple[str, ...] = ()
+    disk_trouble: str = ""  # originals held in memory or lost because the folder refused them
 
     @property
     def image_ready(self) -> bool:

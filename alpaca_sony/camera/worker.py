@@ -412,6 +412,8 @@ class DeviceWorker:
                 command()
         finally:
             self._drop_camera()
+            self._runner.flush_pending()  # a last try: what is still held dies with the process
+            self._runner.pending.abandon("the server stopped while the folder refused it")
             self._publish(connected=False, online=False, connecting=False)
 
     def _guarded(self, what: str, action: Callable[[], None]) -> None:
@@ -428,6 +430,7 @@ class DeviceWorker:
             self._publish(message=f"internal error while {what}; see the server log")
 
     def _idle(self) -> None:
+        self._guarded("saving held originals", self._save_held_originals)
         if self._camera is None:
             if self._want_connected:
                 self._guarded("reconnecting", self._reconnect)
@@ -452,9 +455,30 @@ class DeviceWorker:
         names = tuple(str(p) for p in self._runner.save(model, files, None, None))
         log.info("recovered %d image file(s) from the camera", len(files))
         self._add_saved(names)
+        self._publish_disk_trouble()
 
     def _add_saved(self, names: tuple[str, ...]) -> None:
         self._publish(saved_files=(*self._snapshot.saved_files, *names)[-50:])
+
+    def _save_held_originals(self) -> None:
+        """Write originals held in memory once the folder takes them; publish what is left."""
+        saved = self._runner.flush_pending()
+        if saved:
+            self._add_saved(tuple(str(p) for p in saved))
+        self._publish_disk_trouble()
+
+    def _publish_disk_trouble(self) -> None:
+        trouble = self._runner.disk_trouble()
+        snap = self._snapshot
+        changes: dict[str, Any] = {}
+        if trouble != snap.disk_trouble:
+            changes["disk_trouble"] = trouble
+        if snap.message in ("", snap.disk_trouble) and snap.message != trouble:
+            # Shown where the client already looks (again after an exposure cleared it),
+            # unless an exposure's cause is there.
+            changes["message"] = trouble
+        if changes:
+            self._publish(**changes)
 
     def _reconnect(self) -> None:
         # Paced by _run: _idle runs only after reconnect_interval_s without a command.
@@ -558,6 +582,7 @@ class DeviceWorker:
             # Durability after ImageReady: the client downloads while the disk catches up.
             saved = self._runner.commit(outcome.staged)
             self._add_saved(tuple(str(p) for p in (*outcome.recovered, *saved)))
+            self._publish_disk_trouble()
 
         try:
             run()
