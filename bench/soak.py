@@ -112,9 +112,10 @@ class SoakResult:
         return last / first
 
     def growth(self, what: Callable[[Sample], int]) -> int:
-        """How much the last window's maximum exceeds the first window's."""
+        """How much the last window's floor exceeds the first window's: a leak raises the floor,
+        while a thread or descriptor that is just ending when one sample is taken does not."""
         w = self.window()
-        return max(map(what, self.samples[-w:])) - max(map(what, self.samples[:w]))
+        return min(map(what, self.samples[-w:])) - min(map(what, self.samples[:w]))
 
     def problems(self) -> list[str]:
         found = []
