@@ -569,6 +569,7 @@ class CameraDevice:
                 "shutter": str(ShutterSpeed(facts.shutter)) if facts.shutter is not None else None,
                 "file_format": facts.file_format,
                 "message": snap.message,
+                "disk_trouble": snap.disk_trouble,
             }
         return orjson.dumps(result).decode()
 
@@ -590,6 +591,7 @@ class CameraDevice:
             state=CameraState(snap.state),
             image_ready=snap.image_ready,
             message=snap.message,
+            disk_trouble=snap.disk_trouble,
             iso=Iso(facts.iso) if facts.iso is not None else None,
             shutter=ShutterSpeed(facts.shutter) if facts.shutter is not None else None,
             file_format=facts.file_format,

@@ -23,6 +23,7 @@ class DeviceView:
     state: CameraState
     image_ready: bool
     message: str
+    disk_trouble: str  # originals the save folder refused, held until it takes them
     iso: Iso | None
     shutter: ShutterSpeed | None
     file_format: str

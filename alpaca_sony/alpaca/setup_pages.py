@@ -46,6 +46,7 @@ def _status_rows(view: DeviceView) -> list[tuple[str, object]]:
         ("State", view.state.name.lower()),
         ("Image ready", view.image_ready),
         ("Message", view.message or "-"),
+        ("Saving originals", view.disk_trouble or "ok"),
         ("ISO", view.iso if view.iso is not None else "-"),
         ("Shutter speed", view.shutter if view.shutter is not None else "-"),
         ("File format", view.file_format or "-"),

@@ -22,6 +22,7 @@ VIEW = DeviceView(
     state=CameraState.EXPOSING,
     image_ready=False,
     message="",
+    disk_trouble="the save folder is full: 2 originals wait in memory <until> it takes them",
     iso=None,
     shutter=None,
     file_format="",
@@ -40,6 +41,9 @@ def _row(page: str, label: str) -> str:
 def test_device_page_shows_the_view() -> None:
     page = device_page(SERVER, VIEW)
     assert _row(page, "State") == "exposing" and _row(page, "USB link") == "down"
+    assert _row(page, "Saving originals") == (
+        "the save folder is full: 2 originals wait in memory &lt;until&gt; it takes them"
+    )
     assert (
         _row(page, "Serial number") == "SERIAL1" and _row(page, "Images waiting in camera") == "2"
     )
