@@ -29,6 +29,7 @@ from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import Config, ServerSettings
 from alpaca_sony.devices import open_camera, survey
 from alpaca_sony.discovery.mdns import host_addresses, host_label
+from alpaca_sony.errors import ConfigError
 from alpaca_sony.sony.models import CameraModel, model_for
 from alpaca_sony.transport.usb import default_backend
 
@@ -156,6 +157,18 @@ class Runtime:
             return [_Found(None, None)]
         return found
 
+    def _check_save_folder(self) -> None:
+        camera = self.config.camera
+        if not camera.save_originals:
+            return
+        folder = camera.originals_folder()
+        reason = folder.unusable_because()
+        if reason is not None:
+            raise ConfigError(
+                f"the save folder {folder.folder} cannot be written ({reason}): choose another "
+                "with --save-dir or save_dir in the [camera] section, or fix its permissions"
+            )
+
     def _runner(self) -> ExposureRunner:
         camera = self.config.camera
         return ExposureRunner(self.clock, camera.capture_options(), camera.originals_folder())
@@ -186,7 +199,12 @@ class Runtime:
     # -- serving ---------------------------------------------------------------------------------
 
     def start(self) -> int:
-        """Start everything; returns the HTTP port (useful with port 0)."""
+        """Start everything; returns the HTTP port (useful with port 0).
+
+        Raises:
+            ConfigError: the save folder cannot be written (said once here, not per frame).
+        """
+        self._check_save_folder()
         self._build_devices()
         server_cfg = self.config.server
         info = ServerInfo(

@@ -140,3 +140,15 @@ def test_check_takes_one_exposure_the_way_the_server_does(tmp_path: Path) -> Non
     assert f"saved {tmp_path / saved[0]}" in done.stdout
     # The runner's own steps ran: the exposure went through its states.
     assert "exposure: exposing" in done.stderr and "exposure: download" in done.stderr
+
+
+def test_an_unwritable_save_folder_stops_the_start_with_one_sentence(tmp_path: Path) -> None:
+    # A path under a plain file cannot be made a folder, for root too (CI runs as root).
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    done = _run("--simulator", "--host", "127.0.0.1", "--port", "0", "--no-discovery",
+                "--no-mdns", "--save-dir", str(blocker / "originals"))  # fmt: skip
+    assert done.returncode == 2
+    assert f"the save folder {blocker / 'originals'} cannot be written" in done.stderr
+    assert "--save-dir" in done.stderr and "Traceback" not in done.stderr
+    assert "Alpaca server on" not in done.stderr  # nothing was started

@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,17 @@ class OriginalsFolder:
     def __init__(self, folder: Path, min_free_bytes: int = 1 << 30):
         self.folder = folder
         self.min_free_bytes = min_free_bytes
+
+    def unusable_because(self) -> str | None:
+        """Why no original could be saved here now (None: a file can be created and removed)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.folder, prefix=".probe-") as probe:
+                probe.write(b"\0")
+                probe.flush()
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return None
 
     def free_bytes(self) -> int:
         self.folder.mkdir(parents=True, exist_ok=True)
