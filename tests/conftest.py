@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alpaca_sony.clock import FakeClock
+from alpaca_sony.config import Config, with_overrides
 from alpaca_sony.ptp.session import PtpSession
+from alpaca_sony.runtime import Runtime
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
 from alpaca_sony.sony.capture import CaptureSequence
 from alpaca_sony.sony.protocol import SonyCamera
 from alpaca_sony.transport.usb import UsbTransport, find_sony_devices
+from tests.camera.conftest import GatedClock
 
 # The thread guard fails any test that leaves threads behind; pytester lets its own tests run it.
 pytest_plugins = ("tests.thread_guard", "pytester")
@@ -92,3 +97,24 @@ def _private_config_folder(
 ) -> None:
     """No test writes learned sensor sizes into the user's real ~/.config."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., int]]:
+    """Starts a simulator server on 127.0.0.1 with the given [server] settings; its port."""
+    runtimes: list[Runtime] = []
+
+    def start(**server: Any) -> int:
+        config = with_overrides(
+            Config(),
+            server={"host": "127.0.0.1", "port": 0, **server},
+            discovery={"enabled": False, "mdns": False},
+            camera={"simulator": "ILCE-7M3", "save_dir": str(tmp_path)},
+        )
+        runtime = Runtime(config, clock=GatedClock())
+        runtimes.append(runtime)
+        return runtime.start()
+
+    yield start
+    for runtime in runtimes:
+        runtime.stop()

@@ -12,42 +12,18 @@ import http.client
 import select
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from alpaca_sony.cli import main
-from alpaca_sony.config import Config, load, with_overrides
+from alpaca_sony.config import load
 from alpaca_sony.errors import ConfigError
-from alpaca_sony.runtime import Runtime
-from tests.camera.conftest import GatedClock
 
 ANSWER_TIMEOUT_S = 10.0  # generous: "answers, not locked out", no timing claim
 OTHER_HOST = "127.0.0.2"
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., int]]:
-    """Starts a simulator server on 127.0.0.1 with the given [server] settings; its port."""
-    runtimes: list[Runtime] = []
-
-    def start(**server: Any) -> int:
-        config = with_overrides(
-            Config(),
-            server={"host": "127.0.0.1", "port": 0, **server},
-            discovery={"enabled": False, "mdns": False},
-            camera={"simulator": "ILCE-7M3", "save_dir": str(tmp_path)},
-        )
-        runtime = Runtime(config, clock=GatedClock())
-        runtimes.append(runtime)
-        return runtime.start()
-
-    yield start
-    for runtime in runtimes:
-        runtime.stop()
 
 
 def _status(port: int) -> int:

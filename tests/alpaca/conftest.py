@@ -22,6 +22,7 @@ from alpaca_sony.devices import open_camera
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+from alpaca_sony.simulator.rehearsal import rehearsal_actions
 from alpaca_sony.sony.models import MODELS
 from tests.camera.conftest import GatedClock
 
@@ -84,7 +85,7 @@ def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     workers: list[DeviceWorker] = []
     cameras: list[SimulatedCamera] = []
 
-    def factory(real_wait_s: float = 0.0, **settings: Any) -> Api:
+    def factory(real_wait_s: float = 0.0, fault_actions: bool = False, **settings: Any) -> Api:
         clock = GatedClock(real_wait_s)
         settings.setdefault("post_connect_settle_s", 0.0)
         camera = SimulatedCamera(clock, BodySettings(**settings))
@@ -96,7 +97,9 @@ def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         worker.start()
         workers.append(worker)
         cameras.append(camera)
-        device = CameraDevice(0, worker, clock, MODELS[camera.settings.model], "SERIAL1")
+        # The simulator's fault-rehearsal actions, wired in as runtime.py does in simulator mode.
+        actions = rehearsal_actions(camera) if fault_actions else None
+        device = CameraDevice(0, worker, clock, MODELS[camera.settings.model], "SERIAL1", actions)
         client = testing.TestClient(create_app([device], SERVER))
         return Api(client, device, camera, clock)
 

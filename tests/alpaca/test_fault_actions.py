@@ -5,11 +5,12 @@ reconnects, and every image the simulated camera took is on disk exactly once.""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,18 +20,12 @@ import pytest
 from falcon import testing
 
 from alpaca_sony.alpaca.app import create_app
-from alpaca_sony.alpaca.camera_device import CameraDevice
-from alpaca_sony.camera.exposure import CaptureOptions, ExposureRunner
-from alpaca_sony.camera.originals import OriginalsFolder
-from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
 from alpaca_sony.config import Config, with_overrides
-from alpaca_sony.devices import open_camera
 from alpaca_sony.runtime import Runtime
 from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.camera import SimulatedCamera
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
-from alpaca_sony.simulator.rehearsal import REHEARSALS, rehearsal_actions
-from alpaca_sony.sony.models import MODELS
+from alpaca_sony.simulator.rehearsal import REHEARSALS
 from tests.alpaca.conftest import SERVER, Api
 from tests.camera.conftest import GatedClock
 
@@ -38,31 +33,9 @@ ERROR, IDLE = 5, 0
 
 
 @pytest.fixture
-def fault_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
-    """The HTTP rig of tests/alpaca/conftest.py, with the fault actions wired in as runtime does."""
-    workers: list[DeviceWorker] = []
-    cameras: list[SimulatedCamera] = []
-
-    def factory(**settings: Any) -> Api:
-        clock = GatedClock()
-        settings.setdefault("post_connect_settle_s", 0.0)
-        camera = SimulatedCamera(clock, BodySettings(**settings))
-        backend = SimulatorBackend([camera], clock, poll_interval_s=0.5)
-        runner = ExposureRunner(clock, CaptureOptions(), OriginalsFolder(tmp_path / "orig", 0))
-        worker = DeviceWorker(
-            lambda: open_camera(backend, clock), clock, runner, WorkerTiming(idle_poll_s=0.05)
-        )
-        worker.start()
-        workers.append(worker)
-        cameras.append(camera)
-        model = MODELS[camera.settings.model]
-        device = CameraDevice(0, worker, clock, model, "SERIAL1", rehearsal_actions(camera))
-        return Api(testing.TestClient(create_app([device], SERVER)), device, camera, clock)
-
-    yield factory
-    for worker in workers:
-        worker.stop()
-    assert [c.body.protocol_violations for c in cameras] == [[] for _ in cameras]
+def fault_api(api_factory: Callable[..., Api]) -> Callable[..., Api]:
+    """The HTTP rig of tests/alpaca/conftest.py with the fault actions wired in."""
+    return functools.partial(api_factory, fault_actions=True)
 
 
 def _action(api: Api, name: str, parameters: str = "") -> dict[str, Any]:

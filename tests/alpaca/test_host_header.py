@@ -6,42 +6,17 @@ from __future__ import annotations
 
 import http.client
 import socket
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
 
 from alpaca_sony.alpaca.host_check import host_name
-from alpaca_sony.config import Config, with_overrides
 from alpaca_sony.discovery.mdns import host_addresses, host_label
-from alpaca_sony.runtime import Runtime
-from tests.camera.conftest import GatedClock
 
 IDS = "ClientID=1&ClientTransactionID=7"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., int]]:
-    """Starts a simulator server on 127.0.0.1 with the given [server] settings; its port."""
-    runtimes: list[Runtime] = []
-
-    def start(**server: Any) -> int:
-        config = with_overrides(
-            Config(),
-            server={"host": "127.0.0.1", "port": 0, **server},
-            discovery={"enabled": False, "mdns": False},
-            camera={"simulator": "ILCE-7M3", "save_dir": str(tmp_path)},
-        )
-        runtime = Runtime(config, clock=GatedClock())
-        runtimes.append(runtime)
-        return runtime.start()
-
-    yield start
-    for runtime in runtimes:
-        runtime.stop()
 
 
 def _ask(
