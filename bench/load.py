@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import rawpy
 
 from alpaca_sony.camera.decode import ReadoutMode, Subframe, decode, to_x_major
@@ -145,8 +146,6 @@ class AlpacaClient:
             raise
 
     def value(self, member: str) -> Any:
-        import orjson
-
         status, body = self.request("GET", member)
         reply = orjson.loads(body)
         if status != 200 or reply["ErrorNumber"] != 0:
@@ -154,8 +153,6 @@ class AlpacaClient:
         return reply["Value"]
 
     def put(self, member: str, form: str) -> None:
-        import orjson
-
         status, body = self.request("PUT", member, form)
         reply = orjson.loads(body)
         if status != 200 or reply["ErrorNumber"] != 0:
@@ -485,12 +482,14 @@ def gil_report(arw: Path, max_adu: int) -> list[str]:
     with rawpy.imread(str(arw)) as raw:
         visible = raw.raw_image_visible.copy()
     rgb = _demosaic(arw)
+    x_major = to_x_major(visible)
     steps: list[tuple[str, Callable[[], object]]] = [
         ("LibRaw open+unpack (rawpy)", lambda: _unpack(arw)),
         ("LibRaw open+unpack+demosaic (postprocess)", lambda: _demosaic(arw)),
         ("x-major copy of the raw frame (numpy)", lambda: to_x_major(visible)),
         ("x-major copy of the RGB frame (numpy)", lambda: to_x_major(rgb)),
         ("RGB ImageBytes payload (ndarray.tobytes)", rgb.tobytes),
+        ("raw JSON ImageArray payload (orjson)", lambda: _json_payload(x_major)),
         ("decode() raw mode", lambda: decode(arw, ReadoutMode.RAW, Subframe(), max_adu)),
         ("decode() RGB mode", lambda: decode(arw, ReadoutMode.RGB, Subframe(), max_adu)),
     ]
@@ -507,6 +506,11 @@ def gil_report(arw: Path, max_adu: int) -> list[str]:
                 f"  pause {pause * 1000:5.0f} ms"
             )
     return lines
+
+
+def _json_payload(pixels: npt.NDArray[np.uint16]) -> int:
+    """What alpaca/image_payload.py builds for a client that asks for JSON (its size)."""
+    return len(orjson.dumps(pixels, option=orjson.OPT_SERIALIZE_NUMPY))
 
 
 def _unpack(arw: Path) -> tuple[int, ...]:
