@@ -49,6 +49,7 @@ MEMBERS = ("camerastate", "imageready", "percentcompleted")
 CLIENT_TIMEOUT_S = 60.0  # generous: a request that needs longer is counted as a timeout
 IMAGEBYTES = {"Accept": "application/imagebytes"}
 IMAGEBYTES_HEADER = struct.Struct("<iiIIiiiiiii")  # Alpaca ImageBytes metadata version 1
+ELEMENT_BYTES = {1: 2, 2: 4, 6: 1, 8: 2}  # transmission type: Int16, Int32, Byte, UInt16
 RAW, RGB = 0, 1  # ReadoutMode indices (alpaca/camera_device.py READOUT_MODES)
 FRAME_WAIT_S = 300.0
 
@@ -325,8 +326,7 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def shoot(client: AlpacaClient, downloader: AlpacaClient, mode: int, save_dir: Path
-          ) -> FrameRecord:  # fmt: skip
+def shoot(client: AlpacaClient, downloader: AlpacaClient, mode: int, save_dir: Path) -> FrameRecord:
     """One exposure; waits for the image, downloads it as ImageBytes and checks it is whole."""
     client.put("startexposure", "Duration=0.1&Light=True")
     deadline = time.monotonic() + FRAME_WAIT_S
@@ -340,17 +340,25 @@ def shoot(client: AlpacaClient, downloader: AlpacaClient, mode: int, save_dir: P
     status, body = downloader.request("GET", "imagearray", headers=IMAGEBYTES)
     took = time.perf_counter() - started
     fields = IMAGEBYTES_HEADER.unpack_from(body)
-    error, start, rank, width, height, planes = fields[1], fields[4], fields[7], *fields[8:]
+    error, start, transmission, rank, width, height, planes = fields[1], fields[4], *fields[6:]
     planes = planes if rank == 3 else 1
-    if status != 200 or error != 0 or len(body) != start + width * height * planes * 2:
+    size = width * height * planes * ELEMENT_BYTES.get(transmission, 0)
+    if status != 200 or error != 0 or len(body) != start + size:
         raise RuntimeError(f"image incomplete: HTTP {status}, {len(body)} bytes")
     for original in save_dir.glob("*.ARW"):  # the imaging program moves originals off
         original.unlink()
     return FrameRecord(mode, width, height, planes, len(body), took)
 
 
-def run_load(port: int, save_dir: Path, pollers: int, seconds: float, frames: int,
-             slow: list[int], slow_rate: int) -> LoadRun:  # fmt: skip
+def run_load(
+    port: int,
+    save_dir: Path,
+    pollers: int,
+    seconds: float,
+    frames: int,
+    slow: list[int],
+    slow_rate: int,
+) -> LoadRun:
     """The phases against a server on ``port``, all with the same pollers running."""
     run = LoadRun(pollers)
     control, download = AlpacaClient(port), AlpacaClient(port)
