@@ -221,8 +221,10 @@ class SlowDownloader:
         self.finished = threading.Event()  # the whole body arrived
         self._resume = threading.Event()
         self._stop = threading.Event()
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # before the window
+        self.sock.settimeout(CLIENT_TIMEOUT_S)
+        self.sock.connect(("127.0.0.1", port))
         self.sock.sendall(
             b"GET /api/v1/camera/0/imagearray?ClientID=9&ClientTransactionID=1 HTTP/1.1\r\n"
             b"Host: 127.0.0.1\r\nAccept: application/imagebytes\r\n\r\n"
