@@ -56,9 +56,17 @@ class Credentials:
     user: str
     password: str = field(repr=False)
 
-    def token(self) -> bytes:
-        """``user:password`` in UTF-8, as a Basic Authorization header carries it (RFC 7617)."""
-        return f"{self.user}:{self.password}".encode()
+    def tokens(self) -> tuple[bytes, ...]:
+        """``user:password`` as a Basic Authorization header may carry it: in UTF-8, or in
+        Latin-1 as requests (so alpyca) encodes it; RFC 7617 leaves the charset to the client
+        unless the challenge names one."""
+        text = f"{self.user}:{self.password}"
+        utf8 = text.encode()
+        try:
+            latin1 = text.encode("latin-1")
+        except UnicodeEncodeError:
+            return (utf8,)
+        return (utf8,) if latin1 == utf8 else (utf8, latin1)
 
 
 def read_credentials(user: str, password_file: str) -> Credentials | None:
@@ -147,14 +155,18 @@ class BasicAuth:
 
     def __init__(self, app: WsgiApp, credentials: Credentials):
         self._app = app
-        self._token = credentials.token()
+        self._tokens = credentials.tokens()
         self._refused: set[str] = set()
 
     def allows(self, header: str | None) -> bool:
         """Whether this Authorization header carries the configured user name and password."""
         presented = _presented(header) if header else None
-        # compare_digest: the time taken does not tell how much of a guess was right.
-        return presented is not None and hmac.compare_digest(presented, self._token)
+        if presented is None:
+            return False
+        # compare_digest, against every encoding (no early exit): the time taken does not tell
+        # how much of a guess was right.
+        matches = [hmac.compare_digest(presented, token) for token in self._tokens]
+        return any(matches)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         header = environ.pop("HTTP_AUTHORIZATION", None)
