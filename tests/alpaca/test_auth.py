@@ -174,6 +174,24 @@ def test_the_management_gets_discovery_reads_need_no_credentials(authed: int, pa
         assert orjson.loads(body)["ErrorNumber"] == 0
 
 
+def test_the_application_never_sees_the_authorization_header() -> None:
+    """Dropped once checked, so no error handler or debug log behind the check can show it."""
+    from alpaca_sony.alpaca.auth import BasicAuth, Credentials
+
+    seen: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append(dict(environ))
+        start_response("200 OK", [])
+        return [b""]
+
+    guarded = BasicAuth(app, Credentials(USER, PASSWORD))
+    for path in ("/setup", "/management/apiversions"):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "HTTP_AUTHORIZATION": GOOD}
+        assert guarded(environ, lambda *_: None) == [b""]
+    assert len(seen) == 2 and all("HTTP_AUTHORIZATION" not in e for e in seen)
+
+
 def test_authentication_is_off_by_default(serve: Callable[..., int]) -> None:
     port = serve()
     status, headers, _ = _ask(port, "GET", f"/api/v1/camera/0/camerastate?{IDS}")
