@@ -217,9 +217,12 @@ def test_a_bad_password_file_stops_the_start_before_anything_runs(
     elif isinstance(content, bytes):
         password.write_bytes(content)
     runtime = Runtime(_authed_config(tmp_path, password))
-    with pytest.raises(ConfigError, match=message):
-        runtime.start()
-    assert runtime.devices == []  # refused before any camera was opened
+    try:
+        with pytest.raises(ConfigError, match=message):
+            runtime.start()
+        assert runtime.devices == []  # refused before any camera was opened
+    finally:
+        runtime.stop()  # only does something when the start was wrongly let through
 
 
 def test_a_password_folder_is_refused_on_the_command_line_with_one_sentence(tmp_path: Path) -> None:
