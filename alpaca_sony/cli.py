@@ -28,7 +28,7 @@ from alpaca_sony.camera.worker import facts_from
 from alpaca_sony.clock import Clock, SystemClock
 from alpaca_sony.config import load, with_overrides
 from alpaca_sony.devices import open_camera, survey
-from alpaca_sony.errors import AlpacaSonyError
+from alpaca_sony.errors import AlpacaSonyError, ConfigError
 from alpaca_sony.log import setup_logging
 from alpaca_sony.runtime import Runtime
 from alpaca_sony.simulator.bodies import DEFAULT_BODY
@@ -95,6 +95,11 @@ def _log_phase(state: CameraState, _status: ExposureStatus) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.auth_password is not None:
+        raise ConfigError(
+            "a password on the command line is visible in `ps` and the shell history: put it "
+            "in a file readable only by you and pass --auth-password-file FILE"
+        )
     config = with_overrides(
         load(Path(args.config) if args.config else None),
         server={
@@ -106,6 +111,8 @@ def _serve(args: argparse.Namespace) -> int:
             "max_request_header_bytes": args.max_request_header_bytes,
             "max_request_body_bytes": args.max_request_body_bytes,
             "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
+            "auth_user": args.auth_user,
+            "auth_password_file": args.auth_password_file,
         },
         discovery={
             "port": args.discovery_port,
@@ -181,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a name clients use for this server besides its own (repeatable; '*' = any Host)",
     )
+    auth = parser.add_argument_group("HTTP Basic authentication (off unless both are given)")
+    auth.add_argument("--auth-user", metavar="NAME", default=None, help="user name clients give")
+    auth.add_argument(
+        "--auth-password-file",
+        metavar="FILE",
+        default=None,
+        help="a file holding the password (never the password itself on the command line)",
+    )
+    # Refused with a reason, and so that argparse never reads it as --auth-password-file.
+    auth.add_argument("--auth-password", default=None, help=argparse.SUPPRESS)
     discovery = parser.add_mutually_exclusive_group()
     discovery.add_argument(
         "--discovery-port", type=int, default=None, help="Alpaca discovery UDP port (32227)"

@@ -42,6 +42,10 @@ class ServerSettings:
     max_request_body_bytes: int = 1024 * 1024  # an Alpaca form is a few hundred bytes
     # Names besides the server's own that a request's Host header may carry ("*": any).
     allowed_hosts: tuple[str, ...] = ()
+    # HTTP Basic authentication, off unless both are set; the password only ever in a file
+    # (a flag shows in `ps`, the environment in `docker inspect`): alpaca/auth.py.
+    auth_user: str = ""
+    auth_password_file: str = ""
 
     def __post_init__(self) -> None:
         """Checked here, so a bad value from the file or a flag fails before anything starts.
@@ -67,6 +71,21 @@ class ServerSettings:
                     f"server.allowed_hosts must list host names or addresses such as "
                     f'"observatory.lan", not {name!r}'
                 )
+        if bool(self.auth_user) != bool(self.auth_password_file):
+            given, missing = (
+                ("auth_user", "auth_password_file")
+                if self.auth_user
+                else ("auth_password_file", "auth_user")
+            )
+            raise ConfigError(
+                f"server.{given} is set but server.{missing} is not: authentication needs both "
+                "a user name and a file holding the password (--auth-user, --auth-password-file)"
+            )
+        if ":" in self.auth_user or not self.auth_user.isprintable():
+            raise ConfigError(
+                "server.auth_user must be a user name without colons or control characters "
+                f"(HTTP Basic authentication cannot carry them), not {self.auth_user!r}"
+            )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from alpaca_sony import __version__
 from alpaca_sony.alpaca.app import create_app
+from alpaca_sony.alpaca.auth import protect, read_credentials, warn_if_open
 from alpaca_sony.alpaca.camera_device import CameraDevice
 from alpaca_sony.alpaca.host_check import HostCheck
 from alpaca_sony.alpaca.server_info import ServerInfo
@@ -202,11 +203,13 @@ class Runtime:
         """Start everything; returns the HTTP port (useful with port 0).
 
         Raises:
-            ConfigError: the save folder cannot be written (said once here, not per frame).
+            ConfigError: the save folder cannot be written (said once here, not per frame), or
+                the password file cannot be used.
         """
+        server_cfg = self.config.server
+        credentials = read_credentials(server_cfg.auth_user, server_cfg.auth_password_file)
         self._check_save_folder()
         self._build_devices()
-        server_cfg = self.config.server
         info = ServerInfo(
             name="alpaca-sony",
             manufacturer="alpaca-sony project",
@@ -225,11 +228,14 @@ class Runtime:
                 f"{server_cfg.connections_per_client} per client, idle ones closed after "
                 f"{server_cfg.channel_timeout} s",
                 "Allowed Host names": ", ".join(server_cfg.allowed_hosts) or "this host's own",
+                "Authentication": f"on (user {credentials.user})" if credentials else "off",
                 "Keep JPEG": str(self.config.camera.keep_jpeg),
                 "Prefer built-in shutter speeds": str(self.config.camera.prefer_builtin_speeds),
             },
         )
-        app = self._host_check(create_app(self.devices, info))
+        # The Host check first: a rebinding page gets its 400 before any password prompt.
+        app = self._host_check(protect(create_app(self.devices, info), credentials))
+        warn_if_open(server_cfg.host, credentials)
         self._server = _http_server(app, self._sockets, server_cfg)
         port = int(getattr(self._server, "effective_port", server_cfg.port))
         self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)

@@ -6,6 +6,7 @@ percent-encoded) and hands back the status, headers and undecoded body bytes.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import time
 import urllib.parse
@@ -67,10 +68,20 @@ def encode(params: Params) -> str:
     )
 
 
-class Wire:
-    """One keep-alive connection to an Alpaca server (reopened when the server closes it)."""
+def basic_authorization(user: str, password: str) -> str:
+    """The Authorization header value for HTTP Basic authentication (UTF-8, RFC 7617)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+
+class Wire:
+    """One keep-alive connection to an Alpaca server (reopened when the server closes it).
+
+    ``credentials`` (user, password) go with every request as HTTP Basic authentication.
+    """
+
+    def __init__(
+        self, base_url: str, timeout: float = 30.0, credentials: tuple[str, str] | None = None
+    ) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -78,6 +89,9 @@ class Wire:
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.timeout = timeout
+        self._authorization = (
+            {"Authorization": basic_authorization(*credentials)} if credentials else {}
+        )
         self._conn: http.client.HTTPConnection | None = None
         self._used = False
 
@@ -114,7 +128,12 @@ class Wire:
     ) -> Reply:
         """Send one request; ``form`` (PUT) goes in an x-www-form-urlencoded body."""
         target = path + (f"?{encode(query)}" if query else "")
-        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        sent = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            **self._authorization,
+            **(headers or {}),
+        }
         body: bytes | None = None
         if form is not None:
             body = encode(form).encode("ascii")

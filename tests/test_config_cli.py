@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -152,3 +153,112 @@ def test_an_unwritable_save_folder_stops_the_start_with_one_sentence(tmp_path: P
     assert f"the save folder {blocker / 'originals'} cannot be written" in done.stderr
     assert "--save-dir" in done.stderr and "Traceback" not in done.stderr
     assert "Alpaca server on" not in done.stderr  # nothing was started
+
+
+# -- HTTP Basic authentication settings ----------------------------------------------------------
+
+
+def test_auth_settings_come_from_the_file_and_the_flags(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[server]\nauth_user = 'observer'\nauth_password_file = '/run/secret'\n")
+    server = load(path).server
+    assert (server.auth_user, server.auth_password_file) == ("observer", "/run/secret")
+    flagged = with_overrides(load(path), server={"auth_user": "guide", "auth_password_file": None})
+    assert (flagged.server.auth_user, flagged.server.auth_password_file) == ("guide", "/run/secret")
+    assert (Config().server.auth_user, Config().server.auth_password_file) == ("", "")  # off
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "auth_user = 'observer'",
+            r"server\.auth_user is set but server\.auth_password_file is not",
+        ),
+        ("auth_password_file = '/p'", r"server\.auth_password_file is set but server\.auth_user"),
+        ("auth_user = 'a:b'\nauth_password_file = '/p'", r"without colons or control characters"),
+        ('auth_user = "a\\tb"\nauth_password_file = "/p"', r"without colons or control characters"),
+    ],
+)
+def test_an_unusable_auth_setting_is_one_sentence(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"[server]\n{text}\n")
+    with pytest.raises(ConfigError, match=message):
+        load(path)
+
+
+def _authed_config(tmp_path: Path, password_file: Path) -> Config:
+    return with_overrides(
+        Config(),
+        server={"host": "127.0.0.1", "port": 0, "auth_user": "observer",
+                "auth_password_file": str(password_file)},
+        discovery={"enabled": False, "mdns": False},
+        camera={"simulator": "ILCE-7M3", "save_dir": str(tmp_path / "saved")},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, r"cannot read the password file .*/password \(No such file or directory\)"),
+        ("", r"the password file .*/password is empty: write the password into it"),
+        ("\n", r"the password file .*/password is empty"),
+        ("two\nlines\n", r"holds more than one line: keep only the password in it"),
+        (b"\xff\xfe", r"is not UTF-8 text"),
+    ],
+)
+def test_a_bad_password_file_stops_the_start_before_anything_runs(
+    tmp_path: Path, content: str | bytes | None, message: str
+) -> None:
+    """The thread guard also checks that no camera worker was left running."""
+    password = tmp_path / "password"
+    if isinstance(content, str):
+        password.write_text(content)
+    elif isinstance(content, bytes):
+        password.write_bytes(content)
+    runtime = Runtime(_authed_config(tmp_path, password))
+    try:
+        with pytest.raises(ConfigError, match=message):
+            runtime.start()
+        assert runtime.devices == []  # refused before any camera was opened
+    finally:
+        runtime.stop()  # only does something when the start was wrongly let through
+
+
+def test_a_password_folder_is_refused_on_the_command_line_with_one_sentence(tmp_path: Path) -> None:
+    done = _run("--simulator", "--host", "127.0.0.1", "--port", "0", "--no-discovery",
+                "--no-mdns", "--save-dir", str(tmp_path / "saved"), "--auth-user", "observer",
+                "--auth-password-file", str(tmp_path))  # fmt: skip
+    assert done.returncode == 2
+    assert f"cannot read the password file {tmp_path} (Is a directory)" in done.stderr
+    assert "Traceback" not in done.stderr and "Alpaca server on" not in done.stderr
+
+
+def test_a_password_on_the_command_line_is_refused_and_never_echoed(tmp_path: Path) -> None:
+    """Not even taken as an abbreviation of --auth-password-file (which would print it as a
+    file name that cannot be read)."""
+    for flag in (["--auth-password", "hunter2"], ["--auth-password=hunter2"]):
+        done = _run("--simulator", "--host", "127.0.0.1", "--port", "0", "--no-discovery",
+                    "--no-mdns", "--save-dir", str(tmp_path), "--auth-user", "u",
+                    *flag)  # fmt: skip
+        assert done.returncode == 2
+        assert "a password on the command line is visible in `ps`" in done.stderr
+        assert "--auth-password-file FILE" in done.stderr
+        assert "hunter2" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_password_file_others_can_read_is_warned_about(
+    serve: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    password.chmod(0o644)
+    serve(auth_user="observer", auth_password_file=str(password))
+    assert (
+        f"the password file {password} can be read by other users of this machine: chmod 600 it"
+        in caplog.messages
+    )
+    caplog.clear()
+    password.chmod(0o600)
+    serve(auth_user="observer", auth_password_file=str(password))
+    assert not [m for m in caplog.messages if "password file" in m]

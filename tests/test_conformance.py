@@ -1,7 +1,8 @@
 """The project's ConformU stand-in (``conformance/``) against the server in simulator mode.
 
-The server runs as a real process (``python -m alpaca_sony --simulator``) on a free port; the
-checker talks to it over HTTP exactly as it would to any Alpaca camera. A loopback camera that
+The server runs as a real process (``python -m alpaca_sony --simulator``) on a free port with
+HTTP Basic authentication on; the checker logs in and talks to it over HTTP exactly as it would
+to any Alpaca camera. A loopback camera that
 breaks chosen rules shows the checker reports what it must (a checker that always said OK would
 pass the simulator run). A few small tests pin the checker's own decoding of ImageBytes and JSON
 image replies.
@@ -29,8 +30,10 @@ import pytest
 from conformance.checker import main, run
 from conformance.images import decode_imagebytes, parse_header, scan_json_image
 from conformance.report import Level
+from conformance.wire import Wire, basic_authorization
 
 ROOT = Path(__file__).resolve().parents[1]
+CREDENTIALS = ("checker", "s3cret:with a colon")
 PORT_LINE = re.compile(r"Alpaca server on http://127\.0\.0\.1:(\d+)/")
 
 
@@ -48,14 +51,19 @@ def _wait_for_port(log: Path, server: subprocess.Popen[bytes], timeout: float = 
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The simulator server on a free port. Its log goes to a file (a pipe nobody reads could
-    fill up and stall the server); the process is always stopped, the file always closed."""
+    """The simulator server on a free port, authentication on (``CREDENTIALS``). Its log goes to
+    a file (a pipe nobody reads could fill up and stall the server); the process is always
+    stopped, the file always closed."""
     folder = tmp_path_factory.mktemp("conformance")
     log = folder / "server.log"
+    password = folder / "password"
+    password.write_text(CREDENTIALS[1] + "\n")
+    password.chmod(0o600)
     with log.open("wb") as sink:
         server = subprocess.Popen(
             [sys.executable, "-m", "alpaca_sony", "--simulator", "--host", "127.0.0.1",
-             "--port", "0", "--no-discovery", "--no-mdns", "--save-dir", str(folder / "saved")],
+             "--port", "0", "--no-discovery", "--no-mdns", "--save-dir", str(folder / "saved"),
+             "--auth-user", CREDENTIALS[0], "--auth-password-file", str(password)],
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sink,
         )  # fmt: skip
         try:
@@ -69,8 +77,15 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 server.wait(10)
 
 
-def test_the_simulator_server_passes_the_conformance_checks(server_url: str) -> None:
-    report = run(server_url)
+def test_the_simulator_server_passes_the_conformance_checks_with_auth_on(server_url: str) -> None:
+    with Wire(server_url) as anonymous:  # authentication really is on
+        refused = anonymous.request(
+            "PUT", "/api/v1/camera/0/connected", form=[("Connected", "True")]
+        )
+        assert refused.status == 401
+        wrong = {"Authorization": basic_authorization(CREDENTIALS[0], "guess")}
+        assert anonymous.request("GET", "/setup", headers=wrong).status == 401
+    report = run(server_url, credentials=CREDENTIALS)
     sys.stdout.write(report.full_text())  # shown by pytest when the test fails
     problems = [f"{e.level.value} {e.test}: {e.message}" for e in report.problems()]
     assert not problems, "\n".join(["ISSUE/ERROR lines:", *problems])
@@ -88,6 +103,25 @@ def test_the_command_line_refuses_a_missing_server(capsys: pytest.CaptureFixture
     assert main(["http://127.0.0.1:9"]) == 2
     assert "no Alpaca server" in capsys.readouterr().err
     assert main(["ftp://example"]) == 2
+
+
+def test_the_command_line_says_when_the_server_wants_other_credentials(
+    server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([server_url, "--only", "protocol"]) == 2
+    assert capsys.readouterr().err == (
+        f"the server at {server_url} wants a password: give --auth-user NAME "
+        "--auth-password-file FILE\n"
+    )
+    wrong = tmp_path / "wrong"
+    wrong.write_text("guess\n")
+    login = ["--auth-user", CREDENTIALS[0], "--auth-password-file"]
+    assert main([server_url, *login, str(wrong)]) == 2
+    assert "refused the user name and password" in capsys.readouterr().err
+    assert main([server_url, *login, str(tmp_path / "missing")]) == 2
+    assert "cannot read the password file" in capsys.readouterr().err
+    assert main([server_url, "--auth-user", CREDENTIALS[0]]) == 2
+    assert "go together" in capsys.readouterr().err
 
 
 # -- a camera that breaks chosen rules -----------------------------------------------------------
