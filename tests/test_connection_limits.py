@@ -10,6 +10,7 @@ Two clients on one machine: every 127.x.y.z address is this host's loopback on L
 from __future__ import annotations
 
 import http.client
+import logging
 import select
 import socket
 import time
@@ -22,7 +23,9 @@ from typing import Any
 import orjson
 import pytest
 
+from alpaca_sony.alpaca.host_check import HostCheck
 from alpaca_sony.cli import main
+from alpaca_sony.clock import FakeClock
 from alpaca_sony.config import load
 from alpaca_sony.errors import ConfigError
 
@@ -360,6 +363,52 @@ def test_a_chunked_10_mb_body_is_refused_without_being_held_in_memory(
     assert peak < 5 << 20  # the server held at most the 1 MiB limit, never the 10 MiB
     assert _status_line(reply) == b"HTTP/1.1 413 Request Entity Too Large"
     assert _http(port, "GET", "connected") is False
+
+
+def _refuse(check: HostCheck, host: str) -> int:
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/setup", "HTTP_HOST": host}
+    check(environ, lambda status, headers: statuses.append(status))
+    return int(statuses[0].split()[0])
+
+
+def _host_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lines = [r.getMessage() for r in caplog.records if r.name == "alpaca_sony.alpaca.host_check"]
+    caplog.clear()
+    return lines
+
+
+def test_a_flood_of_refused_host_names_logs_each_name_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raise AssertionError("a refused request reached the app")
+
+    check = HostCheck(app, ["observatory.lan"], list, now=clock.monotonic)
+    caplog.set_level(logging.WARNING)
+    for _ in range(400):  # a page hammering the server from one rebound name
+        assert _refuse(check, "evil.example") == 400
+        clock.advance(0.125)  # 50 s in all
+    assert _host_lines(caplog) == [
+        "refused GET '/setup' for Host 'evil.example', not a name of this server "
+        "(more refusals within a minute are counted, not logged)"
+    ]
+    for n in range(30):  # a fresh name per request, as rebinding services give
+        assert _refuse(check, f"r{n}.evil.example") == 400
+    # Ten names a minute in all: nine more.
+    assert [line.split("'")[3] for line in _host_lines(caplog)] == [
+        f"r{n}.evil.example" for n in range(9)
+    ]
+    clock.advance(10)  # a minute after the first refusal: the count, then the name again
+    assert _refuse(check, "evil.example") == 400
+    assert _host_lines(caplog) == [
+        "refused 399 more requests for Host names already logged and 21 for names not logged, "
+        "in the minute since the first refusal",
+        "refused GET '/setup' for Host 'evil.example', not a name of this server "
+        "(more refusals within a minute are counted, not logged)",
+    ]
 
 
 @pytest.mark.parametrize(
