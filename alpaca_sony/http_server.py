@@ -85,7 +85,7 @@ def channel_class(settings: ServerSettings) -> type[HTTPChannel]:
                 )
 
         def readable(self) -> bool:
-            # waitress's loop asks every channel this at least once a second (its select
+            # waitress's loop asks every channel this at least once a second (its poll
             # timeout), which is when an overdue request is noticed.
             if self._headers_overdue(time.monotonic()):
                 self._refuse_slow_headers()
@@ -182,9 +182,9 @@ class HttpServer:
     def _serve(self) -> None:
         try:
             self._server.run()
-        except (OSError, ValueError):
+        except OSError:
             # stop() from another thread pulls the sockets out from under waitress's loop
-            # (EBADF, or a closed socket's fd of -1); only an error while still serving is one.
+            # (EBADF); only an error while still serving is one.
             if not self._closing.is_set():
                 raise
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import select
 import socket
 import time
@@ -91,6 +92,19 @@ def test_idle_connections_are_closed_after_the_channel_timeout(serve: Callable[.
         idle = _idle_connections(stack, port, 3)
         assert _closed_by_server(idle, 3, 30) == 3
     assert _status(port) == 200
+
+
+def test_a_connection_on_a_descriptor_above_1023_is_served(serve: Callable[..., int]) -> None:
+    """select() cannot watch a descriptor above 1023, which a high connection_limit reaches."""
+    port = serve()
+    with ExitStack() as stack:
+        while True:  # take every descriptor up to 1030, so the next connection lands above
+            read_end, write_end = os.pipe()
+            stack.callback(os.close, read_end)
+            stack.callback(os.close, write_end)
+            if write_end > 1030:
+                break
+        assert _status(port) == 200
 
 
 def _raw_reply(port: int, request: bytes) -> bytes:
