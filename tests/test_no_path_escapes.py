@@ -306,7 +306,9 @@ def _hostile_requests(port: int, secret: Path, save_dir: Path) -> list[bytes]:
         f"/api/v1/camera/0/imagearray?{IDS}&file={quote(str(secret))}",
     ]
     requests = [_get(t) for t in targets]
-    requests.append(_get(f"/api/v1/camera/0/camerastate?{IDS}", b"Host: ../../etc/passwd\r\n"))
+    for host in (b"../../etc/passwd", b"192.0.2.9", b"[2001:db8::1]:11111"):
+        # An unknown address makes the Host check read the interfaces again.
+        requests.append(_get(f"/api/v1/camera/0/camerastate?{IDS}", b"Host: %s\r\n" % host))
     for header in (b"Accept", b"Cookie", b"Referer", b"X-Forwarded-For"):
         requests.append(
             _get(
