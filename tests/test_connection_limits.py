@@ -10,6 +10,7 @@ Two clients on one machine: every 127.x.y.z address is this host's loopback on L
 from __future__ import annotations
 
 import http.client
+import itertools
 import logging
 import os
 import select
@@ -223,9 +224,9 @@ def _trickle_until_closed(
     clients: list[_SlowClient], timeout_s: float, meanwhile: Callable[[], None]
 ) -> None:
     """Every client sends a byte a round until the server closes it; ``meanwhile`` runs once,
-    after the first rounds, while they all hold their connections."""
+    after the first round, while they all hold a begun request."""
     deadline = time.monotonic() + timeout_s
-    for round_number in range(10**9):
+    for round_number in itertools.count():
         open_clients = [c for c in clients if not c.closed]
         if not open_clients or time.monotonic() > deadline:
             return
@@ -235,7 +236,7 @@ def _trickle_until_closed(
                 client.read()
             if not client.closed:
                 client.send_a_byte()
-        if round_number == 2:
+        if round_number == 0:
             meanwhile()
 
 
