@@ -23,6 +23,7 @@ from alpaca_sony.errors import ConfigError
 _LIMIT_RANGES = {
     "connection_limit": (10, 10_000),
     "channel_timeout": (1, 3600),
+    "request_header_timeout": (1, 600),
     "max_request_header_bytes": (4096, 1 << 20),
     "max_request_body_bytes": (1024, 1 << 30),
 }
@@ -38,6 +39,9 @@ class ServerSettings:
     connection_limit: int = 100  # open client connections in all (waitress's default)
     connections_per_client: int = 20  # from one address; below connection_limit
     channel_timeout: int = 60  # seconds before an idle connection is closed
+    # Seconds a request's line and headers may take to arrive once begun (slowloris); bodies
+    # and responses are not timed, so a slow WiFi download is never cut.
+    request_header_timeout: int = 10
     max_request_header_bytes: int = 64 * 1024
     max_request_body_bytes: int = 1024 * 1024  # an Alpaca form is a few hundred bytes
     # Names besides the server's own that a request's Host header may carry ("*": any).

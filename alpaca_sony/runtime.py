@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from alpaca_sony import __version__
 from alpaca_sony.alpaca.app import create_app
@@ -27,10 +22,11 @@ from alpaca_sony.alpaca.server_info import ServerInfo
 from alpaca_sony.camera.exposure import ExposureRunner
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import Clock, SystemClock
-from alpaca_sony.config import Config, ServerSettings
+from alpaca_sony.config import Config
 from alpaca_sony.devices import open_camera, survey
 from alpaca_sony.discovery.mdns import host_addresses, host_label
 from alpaca_sony.errors import ConfigError
+from alpaca_sony.http_server import HttpServer
 from alpaca_sony.sony.models import CameraModel, model_for
 from alpaca_sony.transport.usb import default_backend
 
@@ -64,67 +60,6 @@ def _backend(config: Config, clock: Clock) -> tuple[Any, ActionTables]:
     return SimulatorBackend([simulated], clock), actions
 
 
-def _capped_channel(cap: int) -> type[HTTPChannel]:
-    """waitress's channel class, closing a connection whose address already has ``cap`` open.
-
-    waitress stops accepting anyone once ``connection_limit`` sockets are open, and has no cap
-    per client: without one, about a hundred idle connections from one host lock every client
-    out until ``channel_timeout`` (issue 9).
-    """
-    warned: set[str] = set()  # addresses refused since their last admitted connection
-
-    class CappedChannel(HTTPChannel):
-        def __init__(
-            self, server: Any, sock: socket.socket, addr: Any, adj: Any, map: Any = None
-        ) -> None:
-            peer = str(addr[0]) if isinstance(addr, tuple) else str(addr)
-            open_from_peer = sum(
-                1
-                for ch in (map or {}).values()
-                if isinstance(ch, HTTPChannel) and ch.addr[0] == peer
-            )
-            super().__init__(server, sock, addr, adj, map)
-            if open_from_peer < cap:
-                warned.discard(peer)
-                return
-            self.handle_close()
-            if peer not in warned:  # a flood of connections logs once
-                warned.add(peer)
-                log.warning(
-                    "%s has %d connections open, the most one client may have "
-                    "(server.connections_per_client): refusing more",
-                    peer,
-                    open_from_peer,
-                )
-
-    return CappedChannel
-
-
-def _http_server(
-    app: Any, sockets: dict[int, Any], settings: ServerSettings
-) -> BaseWSGIServer | MultiSocketServer:
-    """waitress serving ``app`` with the configured limits (not yet running)."""
-    server = create_server(
-        app,
-        map=sockets,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.threads,
-        connection_limit=settings.connection_limit,
-        channel_timeout=settings.channel_timeout,
-        # waitress looks for idle connections every cleanup_interval (30 s by default): no
-        # less often than the timeout itself, or a short timeout would not be kept.
-        cleanup_interval=min(30, settings.channel_timeout),
-        max_request_header_size=settings.max_request_header_bytes,
-        max_request_body_size=settings.max_request_body_bytes,
-    )
-    channel_class = _capped_channel(settings.connections_per_client)
-    for listener in list(sockets.values()):
-        if isinstance(listener, BaseWSGIServer):
-            listener.channel_class = channel_class
-    return server
-
-
 class Runtime:
     """The running server: workers, the HTTP server, discovery."""
 
@@ -136,10 +71,6 @@ class Runtime:
             backend, self._extra_actions = _backend(config, self.clock)
         self.backend = backend
         self.devices: list[CameraDevice] = []
-        self._server: BaseWSGIServer | MultiSocketServer | None = None
-        self._sockets: dict[int, Any] = {}  # waitress's socket map: the listener and every client
-        self._thread: threading.Thread | None = None
-        self._http_closing = threading.Event()
         self._stoppers: list[Callable[[], None]] = []
 
     # -- cameras -------------------------------------------------------------------------------
@@ -236,11 +167,10 @@ class Runtime:
         # The Host check first: a rebinding page gets its 400 before any password prompt.
         app = self._host_check(protect(create_app(self.devices, info), credentials))
         warn_if_open(server_cfg.host, credentials)
-        self._server = _http_server(app, self._sockets, server_cfg)
-        port = int(getattr(self._server, "effective_port", server_cfg.port))
-        self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
-        self._thread.start()
-        self._stoppers.insert(0, self._close_http)
+        http = HttpServer(app, server_cfg)
+        port = http.port
+        http.start()
+        self._stoppers.insert(0, http.stop)
         log.info("Alpaca server on http://%s:%d/ (setup: /setup)", server_cfg.host, port)
         self._start_discovery(port)
         return port
@@ -260,27 +190,6 @@ class Runtime:
         if self.config.server.host not in ("", "0.0.0.0", "::"):
             names.add(self.config.server.host)  # the bound address or name
         return HostCheck(app, names, host_addresses)
-
-    def _serve_http(self) -> None:
-        assert self._server is not None  # noqa: S101 - start() sets it first
-        try:
-            self._server.run()
-        except OSError:
-            # close() from another thread pulls the sockets out from under waitress's select
-            # loop (EBADF); only an error while still serving is one.
-            if not self._http_closing.is_set():
-                raise
-
-    def _close_http(self) -> None:
-        self._http_closing.set()
-        if self._server is not None:
-            # Requests in service finish first (waitress waits up to 5 s): they still write to
-            # their sockets and wake the loop. A one-socket server's close() ends neither its
-            # worker threads nor the open connections, which keep-alive clients hold for up to
-            # channel_timeout, so both are ended here: stop() really stops serving.
-            self._server.task_dispatcher.shutdown()
-            self._server.close()
-            wasyncore.close_all(self._sockets)
 
     def _start_discovery(self, port: int) -> None:
         discovery = self.config.discovery
@@ -325,5 +234,3 @@ class Runtime:
             except Exception:
                 log.exception("error while stopping")
         self._stoppers.clear()
-        if self._thread is not None:
-            self._thread.join(5)
