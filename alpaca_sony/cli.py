@@ -108,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
             "connection_limit": args.connection_limit,
             "connections_per_client": args.connections_per_client,
             "channel_timeout": args.channel_timeout,
+            "request_header_timeout": args.request_header_timeout,
             "max_request_header_bytes": args.max_request_header_bytes,
             "max_request_body_bytes": args.max_request_body_bytes,
             "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
@@ -178,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     limits.add_argument(
         "--channel-timeout", type=int, default=None, help="seconds before idle ones close (60)"
+    )
+    limits.add_argument(
+        "--request-header-timeout",
+        type=int,
+        default=None,
+        help="seconds a request's line and headers may take to arrive (10)",
     )
     limits.add_argument("--max-request-header-bytes", type=int, default=None, help="(65536)")
     limits.add_argument("--max-request-body-bytes", type=int, default=None, help="(1048576)")

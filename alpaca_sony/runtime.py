@@ -157,7 +157,8 @@ class Runtime:
                 else "saving off",
                 "HTTP connections": f"{server_cfg.connection_limit} in all, "
                 f"{server_cfg.connections_per_client} per client, idle ones closed after "
-                f"{server_cfg.channel_timeout} s",
+                f"{server_cfg.channel_timeout} s, headers due within "
+                f"{server_cfg.request_header_timeout} s",
                 "Allowed Host names": ", ".join(server_cfg.allowed_hosts) or "this host's own",
                 "Authentication": f"on (user {credentials.user})" if credentials else "off",
                 "Keep JPEG": str(self.config.camera.keep_jpeg),

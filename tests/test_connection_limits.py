@@ -475,3 +475,12 @@ def test_a_bad_limit_flag_is_a_one_line_error(capsys: pytest.CaptureFixture[str]
         "server.connections_per_client must be from 1 to 19 (below server.connection_limit, "
         "or one client can take every connection), not 30"
     )
+
+
+def test_a_bad_header_deadline_flag_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--simulator", "--request-header-timeout", "0"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "server.request_header_timeout" in lines[0]
+    assert "Traceback" not in lines[0]
