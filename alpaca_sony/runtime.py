@@ -171,7 +171,12 @@ class Runtime:
 
     def _runner(self) -> ExposureRunner:
         camera = self.config.camera
-        return ExposureRunner(self.clock, camera.capture_options(), camera.originals_folder())
+        return ExposureRunner(
+            self.clock,
+            camera.capture_options(),
+            camera.originals_folder(),
+            camera.fallback_folder(),
+        )
 
     def _build_devices(self) -> None:
         for number, found in enumerate(self._found()):
@@ -221,6 +226,9 @@ class Runtime:
                 "Originals folder": self.config.camera.save_dir
                 if self.config.camera.save_originals
                 else "saving off",
+                "Fallback folder (originals the save folder refused)": str(
+                    self.config.camera.fallback_folder().folder
+                ),
                 "HTTP connections": f"{server_cfg.connection_limit} in all, "
                 f"{server_cfg.connections_per_client} per client, idle ones closed after "
                 f"{server_cfg.channel_timeout} s",
