@@ -3,12 +3,15 @@
 A save folder that fills up, turns read-only or disappears: the exposure still completes and the
 client gets its image, the original waits in memory (bounded) until the folder takes it, the
 snapshot and the log say so, nothing already saved is touched, and saving resumes on its own.
+Beyond the memory bound, and when the server stops, originals go to the fallback folder and move
+into the save folder once it takes files again; only what the fallback refuses too is lost, loudly.
 
 How the faults are made: tests run as root in CI, where chmod does not stop a write, and no tmpfs
 is available. So :class:`FolderFault` makes the OS calls OriginalsFolder uses (os.open with
 O_CREAT, os.link, os.rename) raise the OSError a full or read-only filesystem raises, for paths
 inside the folder only; everything else, including reads, runs for real. A vanishing folder is a
-real ``shutil.rmtree``.
+real ``shutil.rmtree``; a read-only or gone folder over HTTP is a real one replaced by a file
+(mkdir and every create in it fail for root too).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import errno
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +28,22 @@ import pytest
 
 from alpaca_sony.camera.decode import DecodeOptions, ReadoutMode, Subframe, decode
 from alpaca_sony.camera.exposure import CaptureOptions, ExposureRequest, ExposureRunner
+from alpaca_sony.camera.held_originals import FallbackFolder, default_fallback_folder
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.camera.state import CameraSnapshot
+from alpaca_sony.camera.worker import DeviceWorker, WorkerTiming
 from alpaca_sony.clock import FakeClock
+from alpaca_sony.config import Config, load, with_overrides
+from alpaca_sony.devices import open_camera
+from alpaca_sony.errors import ConfigError
+from alpaca_sony.runtime import Runtime
 from alpaca_sony.simulator.arw import read_sequence
-from tests.camera.conftest import WorkerRig
+from alpaca_sony.simulator.body import BodySettings
+from alpaca_sony.simulator.camera import SimulatedCamera
+from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
+from alpaca_sony.simulator.shots import CapturedFile
+from tests.camera.conftest import GatedClock, WorkerRig
+from tests.camera.test_decode_honesty import BODY, _truncated_arw
 from tests.camera.test_originals import ARW, downloaded, runner, visible
 
 
@@ -69,9 +83,44 @@ def fault(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, int], FolderFault]
     return lambda folder, error: FolderFault(monkeypatch, folder, error)
 
 
-def limited_runner(folder: Path, limit_bytes: int) -> ExposureRunner:
+def limited_runner(folder: Path, limit_bytes: int, fallback: Path) -> ExposureRunner:
     options = CaptureOptions(pending_limit_bytes=limit_bytes)
-    return ExposureRunner(FakeClock(), options, OriginalsFolder(folder, 0))
+    return ExposureRunner(
+        FakeClock(), options, OriginalsFolder(folder, 0), FallbackFolder(fallback)
+    )
+
+
+@pytest.fixture
+def fallback_rig(tmp_path: Path) -> Iterator[Callable[..., WorkerRig]]:
+    """A device worker as runtime.py builds it (save folder and fallback folder), on a fake
+    clock; every rig of one test shares the two folders, as a restarted server does."""
+    rigs: list[WorkerRig] = []
+
+    def factory(
+        limit_bytes: int = 1 << 30, render: Callable[[CapturedFile], bytes] | None = None
+    ) -> WorkerRig:
+        clock = GatedClock()
+        settings = BodySettings(model=BODY if render else "ILCE-7M3", post_connect_settle_s=0.0)
+        camera = SimulatedCamera(clock, settings, render=render)
+        backend = SimulatorBackend([camera], clock, poll_interval_s=0.5)
+        folder = tmp_path / "originals"
+        runner = ExposureRunner(
+            clock,
+            CaptureOptions(pending_limit_bytes=limit_bytes),
+            OriginalsFolder(folder, 0),
+            FallbackFolder(tmp_path / "held"),
+        )
+        timing = WorkerTiming(idle_poll_s=0.05, reconnect_interval_s=0.01, command_timeout_s=20)
+        worker = DeviceWorker(lambda: open_camera(backend, clock), clock, runner, timing)
+        worker.start()
+        rigs.append(WorkerRig(clock, camera, worker, folder))
+        return rigs[-1]
+
+    yield factory
+    for rig in rigs:
+        rig.worker.stop()
+        assert not rig.worker.alive
+    assert [r.camera.body.protocol_violations for r in rigs] == [[] for _ in rigs]
 
 
 def _expose(rig: WorkerRig, seconds: float) -> CameraSnapshot:
@@ -146,22 +195,6 @@ def test_held_originals_are_written_oldest_first_and_keep_their_names(
     assert ["_000001_" in saved[0].name, "_000002_" in saved[1].name] == [True, True]
 
 
-def test_beyond_the_memory_bound_a_loss_is_loud_and_stays_in_the_message(
-    tmp_path: Path, fault: Callable[[Path, int], FolderFault], caplog: pytest.LogCaptureFixture
-) -> None:
-    run = limited_runner(tmp_path, len(ARW) + 10)
-    fault(tmp_path, errno.ENOSPC)
-    run.stage("ILCE-7M3", [downloaded("DSC1.ARW", ARW, 1)], 1.0, None)
-    run.stage("ILCE-7M3", [downloaded("DSC2.ARW", ARW, 2)], 1.0, None)
-    assert len(run.pending.items) == 1
-    trouble = run.disk_trouble()
-    assert "1 original(s) could not be saved or held and are lost" in trouble
-    assert "_000002_" in trouble  # which one, so the user can still take it off the card
-    assert any(
-        r.levelno == logging.ERROR and r.message.startswith("LOST original") for r in caplog.records
-    )
-
-
 def test_a_folder_that_disappears_after_staging_is_a_loud_loss_not_a_silent_one(
     tmp_path: Path,
 ) -> None:
@@ -182,16 +215,209 @@ def test_a_folder_that_disappears_between_shots_is_made_again(tmp_path: Path) ->
     assert saved.read_bytes() == ARW and run.disk_trouble() == ""
 
 
-def test_originals_still_held_when_the_server_stops_are_logged_as_lost(
-    worker_factory: Callable[..., WorkerRig],
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+# -- beyond memory: the fallback folder -----------------------------------------------------------
+
+
+def test_beyond_the_memory_bound_originals_go_to_the_fallback_and_move_back_exactly_once(
+    tmp_path: Path, fault: Callable[[Path, int], FolderFault], caplog: pytest.LogCaptureFixture
+) -> None:
+    save, held = tmp_path / "originals", tmp_path / "held"
+    run = limited_runner(save, len(ARW) + 10, held)
+    run.save("ILCE-7M3", [downloaded("DSC0.ARW", ARW + b"0", 10)], 1.0, None)
+    (before,) = _names(save)
+    disk = fault(save, errno.ENOSPC)
+    for n in (1, 2, 3):
+        run.stage("ILCE-7M3", [downloaded(f"DSC{n}.ARW", ARW + bytes([n]), n)], 1.0, None)
+    assert [item.data[-1] for item in run.pending.items] == [1]  # the bound: one in memory
+    assert [(held / name).read_bytes()[-1] for name in _names(held)] == [2, 3]
+    trouble = run.disk_trouble()
+    assert f"2 original(s) could not be saved in {save} and were written to the fallback " \
+        f"folder {held}" in trouble  # fmt: skip
+    assert "are lost" not in trouble and "1 original(s)" in trouble  # the one in memory
+    assert sum("wrote" in r.message and str(held) in r.message for r in caplog.records) == 2
+    assert run.flush_pending() == [] and len(_names(held)) == 2  # refused: all stay
+
+    disk.on = False  # space returns: memory first, then one file from the fallback per call
+    moved: list[Path] = []
+    while run.pending.items or _names(held):
+        step = run.flush_pending()
+        assert step, "a flush that moves nothing while originals wait"
+        moved += step
+    assert run.flush_pending() == []  # nothing is moved twice
+    assert sorted(p.read_bytes()[-1] for p in moved) == [1, 2, 3]
+    assert sorted(p.name for p in moved) == sorted(set(_names(save)) - {before})
+    assert len(_names(save)) == 4 and (save / before).read_bytes() == ARW + b"0"
+    assert _names(held) == [] and run.disk_trouble() == ""
+
+
+def test_a_fallback_that_refuses_too_makes_the_loss_loud_and_it_stays_in_the_message(
+    tmp_path: Path, fault: Callable[[Path, int], FolderFault], caplog: pytest.LogCaptureFixture
+) -> None:
+    save, held = tmp_path / "originals", tmp_path / "held"
+    run = limited_runner(save, len(ARW) + 10, held)
+    fault(save, errno.ENOSPC)
+    fault(held, errno.EROFS)
+    run.stage("ILCE-7M3", [downloaded("DSC1.ARW", ARW, 1)], 1.0, None)
+    run.stage("ILCE-7M3", [downloaded("DSC2.ARW", ARW, 2)], 1.0, None)
+    assert len(run.pending.items) == 1
+    trouble = run.disk_trouble()
+    assert "1 original(s) could not be saved or held and are lost" in trouble
+    assert "_000002_" in trouble  # which one, so the user can still take it off the card
+    (lost,) = [r for r in caplog.records if r.message.startswith("LOST original")]
+    assert lost.levelno == logging.ERROR and "_000002_" in lost.message
+    assert f"the fallback folder {held} refused it too (Read-only file system)" in lost.message
+
+
+def test_a_move_cut_short_is_not_copied_twice_and_a_namesake_in_the_folder_is_untouched(
+    tmp_path: Path,
+) -> None:
+    save, held = tmp_path / "originals", tmp_path / "held"
+    run = limited_runner(save, 0, held)
+    fallback = FallbackFolder(held)
+    done = fallback.put("20261121T221530Z_ILCE-7M3_000001_1s_ISOauto", "ARW", ARW + b"1")
+    namesake = fallback.put("20261121T221530Z_ILCE-7M3_000002_1s_ISOauto", "ARW", ARW + b"2")
+    save.mkdir()
+    shutil.copyfile(done, save / done.name)  # copied, then the process died before the removal
+    (save / namesake.name).write_bytes(b"the user's own file under that name")
+
+    moved = [run.flush_pending(), run.flush_pending(), run.flush_pending()]
+    assert moved[2] == [] and _names(held) == []
+    assert sorted(_names(save)) == sorted(
+        [done.name, namesake.name, namesake.name.replace(".ARW", ".1.ARW")]
+    )
+    assert (save / done.name).read_bytes() == ARW + b"1"
+    assert (save / namesake.name).read_bytes() == b"the user's own file under that name"
+    assert (save / namesake.name.replace(".ARW", ".1.ARW")).read_bytes() == ARW + b"2"
+
+
+def test_only_our_originals_leave_the_fallback_folder(tmp_path: Path) -> None:
+    save, held = tmp_path / "originals", tmp_path / "held"
+    held.mkdir()
+    (held / "notes.txt").write_text("the user's own file")
+    run = limited_runner(save, 0, held)
+    assert run.flush_pending() == [] and run.disk_trouble() == ""
+    assert _names(held) == ["notes.txt"]
+
+
+def test_the_default_fallback_is_xdg_state_or_var_tmp_when_only_that_is_on_another_disk(
+    tmp_path: Path,
+) -> None:
+    save, state = tmp_path / "originals", tmp_path / "state"
+    environ = {"XDG_STATE_HOME": str(state)}
+    xdg = state / "alpaca-sony" / "held-originals"
+
+    def disks(*apart: Path) -> Callable[[Path], int]:
+        return lambda path: 2 if any(path.is_relative_to(p) for p in apart) else 1
+
+    assert default_fallback_folder(save, environ, disks(state)).folder == xdg
+    var_tmp = default_fallback_folder(save, environ, disks(Path("/var/tmp")))
+    assert var_tmp.folder == Path(f"/var/tmp/alpaca-sony-{os.getuid()}") and var_tmp.private
+    assert default_fallback_folder(save, environ, disks()).folder == xdg  # one disk: still XDG
+
+
+def test_a_planted_var_tmp_folder_is_refused_not_used(tmp_path: Path) -> None:
+    planted = tmp_path / "alpaca-sony-planted"
+    planted.symlink_to(tmp_path / "somewhere-else", target_is_directory=True)
+    (tmp_path / "somewhere-else").mkdir()
+    with pytest.raises(PermissionError, match="not this user's own folder"):
+        FallbackFolder(planted, private=True).put("20261121T221530Z_x", "ARW", ARW)
+    assert list((tmp_path / "somewhere-else").iterdir()) == []
+
+
+def test_the_fallback_folder_and_memory_bound_come_from_the_camera_settings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[camera]\nsave_dir = '{tmp_path}/a'\nfallback_dir = '{tmp_path}/b'\n"
+        "hold_in_memory_mb = 3\n"
+    )
+    camera = load(path).camera
+    assert camera.fallback_folder().folder == tmp_path / "b"
+    runner = Runtime(load(path), backend=object())._runner()
+    assert runner.pending.limit_bytes == 3 << 20
+    assert runner.pending.fallback is not None and runner.pending.fallback.folder == tmp_path / "b"
+    same = with_overrides(
+        Config(), camera={"save_dir": str(tmp_path), "fallback_dir": str(tmp_path)}
+    )
+    with pytest.raises(ConfigError, match="fallback_dir must be another folder than"):
+        same.camera.fallback_folder()
+
+
+# -- a worker with held originals -----------------------------------------------------------------
+
+
+def test_originals_held_when_the_worker_stops_end_in_the_fallback_and_move_back_after_a_restart(
+    fallback_rig: Callable[..., WorkerRig],
     fault: Callable[[Path, int], FolderFault],
     caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
-    rig = worker_factory()
+    rig = fallback_rig()
+    rig.worker.connect()
+    disk = fault(rig.folder, errno.ENOSPC)
+    _expose(rig, 1.0)
+    _expose(rig, 2.0)
+    rig.wait_for(lambda s: "2 original(s)" in s.disk_trouble and "held in memory" in s.disk_trouble)
+    taken = [shot.number for shot in rig.camera.body.shots]
+    rig.worker.stop()
+    held = tmp_path / "held"
+    assert [f"_{n:06d}_" in name for n, name in zip(taken, _names(held), strict=True)] == [True] * 2
+    assert not [r for r in caplog.records if r.message.startswith("LOST")]
+    wrote = [r.message for r in caplog.records if r.message.startswith("wrote")]
+    assert len(wrote) == 2 and all(str(held) in m and "server stopped" in m for m in wrote)
+
+    disk.on = False  # the folder takes files again; the server starts again
+    again = fallback_rig()
+    snap = again.wait_for(lambda s: len(s.saved_files) == 2 and s.disk_trouble == "")
+    assert _names(held) == [] and [Path(p).name for p in snap.saved_files] == _names(rig.folder)
+    assert [_sequence_in(rig.folder / name) for name in _names(rig.folder)] == taken
+
+
+def test_originals_that_neither_folder_takes_at_the_stop_are_logged_as_lost(
+    fallback_rig: Callable[..., WorkerRig],
+    fault: Callable[[Path, int], FolderFault],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    rig = fallback_rig()
     rig.worker.connect()
     fault(rig.folder, errno.ENOSPC)
+    fault(tmp_path / "held", errno.ENOSPC)
     _expose(rig, 1.0)
     rig.wait_for(lambda s: "held in memory" in s.disk_trouble)
     rig.worker.stop()
     lost = [r for r in caplog.records if r.message.startswith("LOST original")]
-    assert len(lost) == 1 and "the server stopped" in lost[0].message
+    assert len(lost) == 1 and lost[0].levelno == logging.ERROR
+    assert "the server stopped" in lost[0].message and "refused it too" in lost[0].message
+
+
+@pytest.mark.parametrize(
+    ("limit_bytes", "where"),
+    [(1 << 30, "is not saved yet: {save} refused it (No space left on device), so it is held in "
+      "memory until the folder takes it"),
+     (0, "is not saved in {save} yet: it was written to {held}/")],
+    ids=["in-memory", "in-the-fallback"],
+)  # fmt: skip
+def test_an_unusable_raw_says_its_original_is_held_not_saved(
+    fallback_rig: Callable[..., WorkerRig],
+    fault: Callable[[Path, int], FolderFault],
+    tmp_path: Path,
+    limit_bytes: int,
+    where: str,
+) -> None:
+    arw = _truncated_arw()
+    rig = fallback_rig(limit_bytes, render=lambda _file: arw)
+    rig.worker.connect()
+    disk = fault(rig.folder, errno.ENOSPC)
+    snap = _expose(rig, 1.0)
+    assert "could not decode" in snap.message  # the decoder's part, then where the original is
+    assert where.format(save=rig.folder, held=tmp_path / "held") in snap.message
+    assert "is saved as" not in snap.message
+    disk.on = False
+    rig.wait_for(lambda s: len(s.saved_files) == 1)
+    assert [(rig.folder / name).read_bytes() for name in _names(rig.folder)] == [arw]
