@@ -17,13 +17,19 @@ real ``shutil.rmtree``; a read-only or gone folder over HTTP is a real one repla
 from __future__ import annotations
 
 import errno
+import html
+import http.client
 import logging
 import os
 import shutil
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from alpaca_sony.camera.decode import DecodeOptions, ReadoutMode, Subframe, decode
@@ -421,3 +427,187 @@ def test_an_unusable_raw_says_its_original_is_held_not_saved(
     disk.on = False
     rig.wait_for(lambda s: len(s.saved_files) == 1)
     assert [(rig.folder / name).read_bytes() for name in _names(rig.folder)] == [arw]
+
+
+# -- over HTTP: a real server on loopback ---------------------------------------------------------
+
+
+class Client:
+    """An Alpaca client on loopback, as NINA would ask (form PUTs, JSON replies)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.transaction = 0
+
+    def _request(self, method: str, path: str, body: str = "", accept: str = "") -> bytes:
+        self.transaction += 1
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        ids = f"ClientID=7&ClientTransactionID={self.transaction}"
+        try:
+            if method == "PUT":
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                conn.request(method, path, f"{ids}&{body}", headers)
+            else:
+                conn.request(method, f"{path}?{ids}", headers={"Accept": accept} if accept else {})
+            reply = conn.getresponse()
+            assert reply.status == 200, (path, reply.status)
+            return reply.read()
+        finally:
+            conn.close()
+
+    def put(self, member: str, body: str = "") -> None:
+        reply = orjson.loads(self._request("PUT", f"/api/v1/camera/0/{member}", body))
+        assert reply["ErrorNumber"] == 0, reply
+
+    def value(self, member: str) -> Any:
+        reply = orjson.loads(self._request("GET", f"/api/v1/camera/0/{member}"))
+        assert reply["ErrorNumber"] == 0, reply
+        return reply["Value"]
+
+    def info(self) -> dict[str, Any]:
+        """The status action any client can call: the camera's message and the disk trouble."""
+        reply = orjson.loads(
+            self._request("PUT", "/api/v1/camera/0/action", "Action=camerainfo&Parameters=")
+        )
+        assert reply["ErrorNumber"] == 0, reply
+        info: dict[str, Any] = orjson.loads(reply["Value"])
+        return info
+
+    def setup_page(self) -> str:
+        return self._request("GET", "/setup/v1/camera/0/setup").decode()
+
+    def image_bytes(self) -> bytes:
+        return self._request("GET", "/api/v1/camera/0/imagearray", accept="application/imagebytes")
+
+    def expose(self, seconds: float) -> None:
+        self.put("startexposure", f"Duration={seconds}&Light=True")
+        deadline = time.monotonic() + 60
+        while not self.value("imageready"):
+            assert self.value("camerastate") != 5, self.info()["message"]
+            assert time.monotonic() < deadline, "no image"
+            time.sleep(0.01)
+
+    def wait_info(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while not predicate(info := self.info()):
+            assert time.monotonic() < deadline, info
+            time.sleep(0.01)
+        return info
+
+
+@dataclass
+class Served:
+    client: Client
+    camera: SimulatedCamera
+    runtime: Runtime
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Starts a real Runtime on loopback over a simulated ILCE-7M3, saving to tmp/originals
+    with the fallback tmp/held, and connects; all are stopped at the end (again is harmless)."""
+    runtimes: list[Runtime] = []
+
+    def start(**camera: Any) -> Served:
+        clock = GatedClock()
+        body = SimulatedCamera(clock, BodySettings(post_connect_settle_s=0.0))
+        config = with_overrides(
+            Config(),
+            server={"host": "127.0.0.1", "port": 0},
+            discovery={"enabled": False, "mdns": False},
+            camera={
+                "save_dir": str(tmp_path / "originals"),
+                "fallback_dir": str(tmp_path / "held"),
+                "min_free_mb": 0,
+                **camera,
+            },
+        )
+        runtime = Runtime(config, clock, SimulatorBackend([body], clock, poll_interval_s=0.5))
+        runtimes.append(runtime)
+        client = Client(runtime.start())
+        client.put("connected", "Connected=True")
+        return Served(client, body, runtime)
+
+    yield start
+    for runtime in runtimes:
+        runtime.stop()
+
+
+def _sequences(folder: Path) -> Counter[int]:
+    """Sequence number -> how many ARWs in ``folder`` carry it (names: <time>_<model>_<seq>_...)."""
+    return Counter(int(p.name.split("_")[2]) for p in folder.glob("*.ARW"))
+
+
+class GoneFolder:
+    """The save folder unmounted: its files elsewhere, a plain file at its path (every mkdir and
+    create under it fails, for root too). ``back()`` mounts it again."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.aside = folder, folder.with_name(folder.name + "-unmounted")
+        folder.rename(self.aside)
+        folder.write_bytes(b"")
+
+    def back(self) -> None:
+        self.folder.unlink()
+        self.aside.rename(self.folder)
+
+
+def test_a_full_then_gone_save_folder_during_a_run_over_http_loses_no_original_and_says_so(
+    server: Callable[..., Served],
+    fault: Callable[[Path, int], FolderFault],
+    tmp_path: Path,
+) -> None:
+    """Acceptance (issue 9): every image reaches the client, every original is on disk once
+    space returns, nothing saved before is touched, and the client is told meanwhile."""
+    save, held = tmp_path / "originals", tmp_path / "held"
+    served = server(hold_in_memory_mb=70)  # one ILCE-7M3 ARW (~49 MB) fits, two do not
+    client = served.client
+    client.expose(1.0)
+    client.wait_info(lambda i: len(_sequences(save)) == 1)
+    (first,) = save.glob("*.ARW")
+    first_bytes = first.read_bytes()
+
+    disk = fault(save, errno.ENOSPC)  # full
+    for seconds in (1.0, 2.0):
+        client.expose(seconds)
+        assert len(client.image_bytes()) > 1_000_000  # the client still gets its image
+    info = client.wait_info(lambda i: "held in memory" in i["disk_trouble"])
+    assert "No space left on device" in info["disk_trouble"]
+    assert f"written to the fallback folder {held}" in info["disk_trouble"]
+    assert info["message"] == info["disk_trouble"]
+    assert "held in memory" in html.unescape(client.setup_page())
+
+    disk.on = False
+    gone = GoneFolder(save)  # then unmounted
+    client.expose(3.0)
+    assert len(client.image_bytes()) > 1_000_000
+    info = client.wait_info(lambda i: "2 original(s) could not be saved in" in i["disk_trouble"])
+    assert "1 original(s) (" in info["disk_trouble"]  # one in memory, two in the fallback
+
+    gone.back()  # space returns: memory first, then the fallback, one file per idle tick
+    info = client.wait_info(lambda i: i["disk_trouble"] == "" and not list(held.glob("*.ARW")))
+    assert info["message"] == ""
+    taken = Counter(shot.number for shot in served.camera.body.shots)
+    assert len(taken) == 4 and _sequences(save) == taken  # each original on disk exactly once
+    assert first.read_bytes() == first_bytes  # nothing saved before is touched
+    assert not [p for p in save.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_runtime_stop_puts_held_originals_in_the_fallback_and_the_next_start_moves_them_in(
+    server: Callable[..., Served], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    save, held = tmp_path / "originals", tmp_path / "held"
+    served = server()
+    gone = GoneFolder(save)
+    served.client.expose(1.0)
+    served.client.wait_info(lambda i: "held in memory" in i["disk_trouble"])
+    served.runtime.stop()  # what the CLI does on SIGTERM
+    (kept,) = held.glob("*.ARW")
+    assert f"_{served.camera.body.shots[-1].number:06d}_" in kept.name
+    assert any(str(kept) in r.message for r in caplog.records)  # the log says where it went
+    kept_bytes = kept.read_bytes()
+
+    gone.back()
+    again = server()
+    again.client.wait_info(lambda i: i["disk_trouble"] == "" and not list(held.glob("*.ARW")))
+    assert (save / kept.name).read_bytes() == kept_bytes
