@@ -21,7 +21,11 @@ import html
 import http.client
 import logging
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -51,6 +55,8 @@ from alpaca_sony.simulator.shots import CapturedFile
 from tests.camera.conftest import GatedClock, WorkerRig
 from tests.camera.test_decode_honesty import BODY, _truncated_arw
 from tests.camera.test_originals import ARW, downloaded, runner, visible
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class FolderFault:
@@ -611,3 +617,48 @@ def test_runtime_stop_puts_held_originals_in_the_fallback_and_the_next_start_mov
     again = server()
     again.client.wait_info(lambda i: i["disk_trouble"] == "" and not list(held.glob("*.ARW")))
     assert (save / kept.name).read_bytes() == kept_bytes
+
+
+def test_sigterm_with_held_originals_leaves_them_in_the_fallback_folder(tmp_path: Path) -> None:
+    """The command line as a process: SIGTERM (systemd's stop) while an original is held."""
+    save, held = tmp_path / "originals", tmp_path / "held"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"[camera]\nsave_dir = '{save}'\nfallback_dir = '{held}'\nmin_free_mb = 0\n"
+        "[discovery]\nenabled = false\nmdns = false\n"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "alpaca_sony", "--simulator", "--host", "127.0.0.1", "--port", "0",
+         "--config", str(config)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert server.stderr is not None
+    log_lines: list[str] = []
+    try:
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            log_lines.append(server.stderr.readline())
+            match = re.search(r"Alpaca server on http://127\.0\.0\.1:(\d+)/", log_lines[-1])
+            port = int(match.group(1)) if match else None
+        assert port, "the server never said its port"
+        client = Client(port)
+        client.put("connected", "Connected=True")
+        gone = GoneFolder(save)
+        client.expose(0.1)
+        client.wait_info(lambda i: "held in memory" in i["disk_trouble"])
+        server.send_signal(signal.SIGTERM)
+        _, rest = server.communicate(timeout=60)  # the log to its end, as the process exits
+        log_lines += rest.splitlines()
+        assert server.returncode == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+        server.stderr.close()
+    (kept,) = held.glob("*.ARW")
+    assert any(f"wrote {kept} to the fallback folder" in line for line in log_lines), log_lines
+    assert not any("LOST" in line for line in log_lines)
+    gone.back()
+    frame = decode(kept, ReadoutMode.RAW, Subframe(), 16383, DecodeOptions(), "ILCE-7M3")
+    assert f"_{read_sequence(frame.pixels.T):06d}_" in kept.name  # the shot's own bytes
