@@ -168,6 +168,24 @@ class Runtime:
                 f"the save folder {folder.folder} cannot be written ({reason}): choose another "
                 "with --save-dir or save_dir in the [camera] section, or fix its permissions"
             )
+        fallback = camera.fallback_folder()
+        reason = fallback.unusable_because()
+        if reason is not None:  # serving still works: said once, loudly
+            log.error(
+                "the fallback folder %s cannot be written (%s): originals the save folder refuses "
+                "beyond %d MB held in memory, or held when the server stops, would be lost; set "
+                "fallback_dir in the [camera] section",
+                fallback.folder,
+                reason,
+                camera.hold_in_memory_mb,
+            )
+        if waiting := fallback.waiting():
+            log.warning(
+                "%d original(s) the save folder refused earlier wait in %s: moving them into %s",
+                len(waiting),
+                fallback.folder,
+                folder.folder,
+            )
 
     def _runner(self) -> ExposureRunner:
         camera = self.config.camera

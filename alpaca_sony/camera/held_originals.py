@@ -94,6 +94,20 @@ class FallbackFolder:
         if self.folder.is_symlink() or stat.st_uid != os.getuid():
             raise PermissionError(f"{self.folder} is not this user's own folder")
 
+    def unusable_because(self) -> str | None:
+        """Why no original could be written here now (None: it can). Creates nothing: the
+        folder is made only when an original needs it."""
+        if not self.folder.exists():
+            parent = next((p for p in self.folder.parents if p.exists()), None)
+            if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+                return f"{parent or self.folder} is not writable"
+            return None
+        try:
+            self._check_owner()
+        except PermissionError as exc:
+            return str(exc)
+        return self._files.unusable_because()
+
     def waiting(self) -> list[Path]:
         """Our originals in the folder, by name (time first: oldest first)."""
         try:

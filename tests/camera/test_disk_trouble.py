@@ -658,3 +658,15 @@ def test_sigterm_with_held_originals_leaves_them_in_the_fallback_folder(tmp_path
     gone.back()
     frame = decode(kept, ReadoutMode.RAW, Subframe(), 16383, DecodeOptions(), "ILCE-7M3")
     assert f"_{read_sequence(frame.pixels.T):06d}_" in kept.name  # the shot's own bytes
+
+
+def test_an_unwritable_fallback_folder_is_said_once_at_start_and_serving_goes_on(
+    server: Callable[..., Served], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "held").write_bytes(b"")  # a file where the folder should be
+    served = server()
+    said = [r for r in caplog.records if r.message.startswith("the fallback folder")]
+    assert len(said) == 1 and said[0].levelno == logging.ERROR
+    assert "would be lost; set fallback_dir in the [camera] section" in said[0].message
+    served.client.expose(1.0)  # the save folder works: so does the camera
+    served.client.wait_info(lambda i: len(_sequences(tmp_path / "originals")) == 1)
