@@ -6,10 +6,11 @@ snapshot and the log say so, nothing already saved is touched, and saving resume
 Beyond the memory bound, and when the server stops, originals go to the fallback folder and move
 into the save folder once it takes files again; only what the fallback refuses too is lost, loudly.
 
-How the faults are made: tests run as root in CI, where chmod does not stop a write, and no tmpfs
-is available. So :class:`FolderFault` makes the OS calls OriginalsFolder uses (os.open with
-O_CREAT, os.link, os.rename) raise the OSError a full or read-only filesystem raises, for paths
-inside the folder only; everything else, including reads, runs for real. A vanishing folder is a
+How the faults are made: tests run as root in CI, where chmod does not stop a write. In process,
+:class:`FolderFault` makes the OS calls OriginalsFolder uses (os.open with O_CREAT, os.link,
+os.rename) raise the OSError a full or read-only filesystem raises, for paths inside the folder
+only; everything else, including reads, runs for real. The last test fills a real tmpfs, mounted
+in a mount namespace of the server's own (``unshare -m``). A vanishing folder is a
 real ``shutil.rmtree``; a read-only or gone folder over HTTP is a real one replaced by a file
 (mkdir and every create in it fail for root too).
 """
@@ -615,43 +616,53 @@ def test_runtime_stop_puts_held_originals_in_the_fallback_and_the_next_start_mov
     assert (save / kept.name).read_bytes() == kept_bytes
 
 
+def _start_logged(command: list[str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the server command logging to ``log`` (a file: a pipe nobody reads would fill and
+    stall the server); its process and HTTP port, or AssertionError with its log."""
+    with log.open("wb") as sink:
+        server = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stderr=sink)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        if match := re.search(r"Alpaca server on http://127\.0\.0\.1:(\d+)/", log.read_text()):
+            return server, int(match.group(1))
+        time.sleep(0.05)
+    server.kill()
+    server.wait(10)
+    raise AssertionError(f"the server never said its port:\n{log.read_text()}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as systemd stops the service; it must exit cleanly."""
+    try:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+
+
 def test_sigterm_with_held_originals_leaves_them_in_the_fallback_folder(tmp_path: Path) -> None:
     """The command line as a process: SIGTERM (systemd's stop) while an original is held."""
-    save, held = tmp_path / "originals", tmp_path / "held"
+    save, held, log = tmp_path / "originals", tmp_path / "held", tmp_path / "server.log"
     config = tmp_path / "config.toml"
     config.write_text(
         f"[camera]\nsave_dir = '{save}'\nfallback_dir = '{held}'\nmin_free_mb = 0\n"
         "[discovery]\nenabled = false\nmdns = false\n"
     )
-    server = subprocess.Popen(
+    server, port = _start_logged(
         [sys.executable, "-m", "alpaca_sony", "--simulator", "--host", "127.0.0.1", "--port", "0",
-         "--config", str(config)],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+         "--config", str(config)], log,
     )  # fmt: skip
-    assert server.stderr is not None
-    log_lines: list[str] = []
     try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline:
-            log_lines.append(server.stderr.readline())
-            match = re.search(r"Alpaca server on http://127\.0\.0\.1:(\d+)/", log_lines[-1])
-            port = int(match.group(1)) if match else None
-        assert port, "the server never said its port"
         client = Client(port)
         client.put("connected", "Connected=True")
         gone = GoneFolder(save)
         client.expose(0.1)
         client.wait_info(lambda i: "held in memory" in i["disk_trouble"])
-        server.send_signal(signal.SIGTERM)
-        _, rest = server.communicate(timeout=60)  # the log to its end, as the process exits
-        log_lines += rest.splitlines()
-        assert server.returncode == 0
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(10)
-        server.stderr.close()
+        _stop(server)
+    log_lines = log.read_text().splitlines()
     (kept,) = held.glob("*.ARW")
     assert any(f"wrote {kept} to the fallback folder" in line for line in log_lines), log_lines
     assert not any("LOST" in line for line in log_lines)
@@ -670,3 +681,54 @@ def test_an_unwritable_fallback_folder_is_said_once_at_start_and_serving_goes_on
     assert "would be lost; set fallback_dir in the [camera] section" in said[0].message
     served.client.expose(1.0)  # the save folder works: so does the camera
     served.client.wait_info(lambda i: len(_sequences(tmp_path / "originals")) == 1)
+
+
+def test_a_really_full_filesystem_over_http_loses_no_original_once_space_returns(
+    tmp_path: Path,
+) -> None:
+    """Acceptance on a real full disk: the server runs in its own mount namespace whose save
+    folder is a 120 MB tmpfs (two ILCE-7M3 ARWs of ~49 MB fit, a third does not); the test sees
+    that folder through /proc/<pid>/root and frees space the way a user does, by moving frames
+    off. Needs root (or CAP_SYS_ADMIN) for ``unshare -m``, as the discovery tests need it for
+    ``unshare -n``: without it this test fails, it does not skip."""
+    unshare = shutil.which("unshare")
+    assert unshare, "`unshare` (util-linux) not found: this test needs `unshare -m` and a tmpfs"
+    save, held, archive = tmp_path / "originals", tmp_path / "held", tmp_path / "archive"
+    save.mkdir()
+    archive.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"[camera]\nsave_dir = '{save}'\nfallback_dir = '{held}'\nmin_free_mb = 0\n"
+        "hold_in_memory_mb = 70\n[discovery]\nenabled = false\nmdns = false\n"
+    )
+    mount_then_serve = 'mount -t tmpfs -o size=120m alpaca-sony-test "$1" && shift && exec "$@"'
+    server, port = _start_logged(
+        [unshare, "-m", "--propagation", "private", "sh", "-c", mount_then_serve, "sh", str(save),
+         sys.executable, "-m", "alpaca_sony", "--simulator", "--host", "127.0.0.1", "--port", "0",
+         "--config", str(config)], tmp_path / "server.log",
+    )  # fmt: skip
+    inside = Path(f"/proc/{server.pid}/root") / save.relative_to(save.anchor)
+    try:
+        client = Client(port)
+        client.put("connected", "Connected=True")
+        for _ in range(2):
+            client.expose(0.1)
+        client.wait_info(lambda i: len(_sequences(inside)) == 2)
+        for _ in range(2):  # the disk is full: one waits in memory, one in the fallback
+            client.expose(0.1)
+            assert len(client.image_bytes()) > 1_000_000  # the client still gets its image
+        info = client.wait_info(lambda i: "held in memory" in i["disk_trouble"])
+        assert "No space left on device" in info["disk_trouble"]
+        assert f"written to the fallback folder {held}" in info["disk_trouble"]
+        assert len(_sequences(inside)) == 2 and not list(inside.glob(".incoming-*"))
+
+        for frame in inside.glob("*.ARW"):  # space returns: the user moves frames off
+            shutil.copyfile(frame, archive / frame.name)
+            frame.unlink()
+        client.wait_info(lambda i: i["disk_trouble"] == "" and not list(held.glob("*.ARW")))
+        on_disk = _sequences(archive) + _sequences(inside)
+        assert len(on_disk) == 4 and set(on_disk.values()) == {1}  # all four, each once
+        sizes = {p.stat().st_size for p in (*archive.glob("*.ARW"), *inside.glob("*.ARW"))}
+        assert len(sizes) == 1  # none cut short by the full disk
+    finally:
+        _stop(server)
