@@ -15,6 +15,7 @@ from typing import Any
 
 from alpaca_sony.camera.decode import ColourSpace, DecodeOptions
 from alpaca_sony.camera.exposure import CaptureOptions
+from alpaca_sony.camera.held_originals import FallbackFolder, default_fallback_folder
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.errors import ConfigError
 
@@ -111,6 +112,10 @@ class CameraSettings:
     keep_jpeg: bool = False
     also_save_to_card: bool = False
     min_free_mb: int = 1024
+    # Originals the save folder refuses wait in memory up to this much, then in fallback_dir
+    # ("": XDG state, or /var/tmp when only that is on another disk; held_originals.py).
+    hold_in_memory_mb: int = 1024
+    fallback_dir: str = ""
     prefer_builtin_speeds: bool = False
     demosaic: str = "AHD"
     rgb_primaries: str = "camera"  # or "srgb"
@@ -133,12 +138,30 @@ class CameraSettings:
             keep_jpeg=self.keep_jpeg,
             save_originals=self.save_originals,
             also_save_to_card=self.also_save_to_card,
+            pending_limit_bytes=max(0, self.hold_in_memory_mb) << 20,
             decode=DecodeOptions(colour_space=colour_space, algorithm=self.demosaic),
         )
 
     def originals_folder(self) -> OriginalsFolder:
         """Where the camera's original files go (used only while ``save_originals`` is on)."""
         return OriginalsFolder(Path(self.save_dir).expanduser(), self.min_free_mb << 20)
+
+    def fallback_folder(self) -> FallbackFolder:
+        """Where held originals go when memory is full or the server stops.
+
+        Raises:
+            ConfigError: it is the save folder itself.
+        """
+        save = Path(self.save_dir).expanduser()
+        if not self.fallback_dir:
+            return default_fallback_folder(save)
+        folder = Path(self.fallback_dir).expanduser()
+        if folder.absolute() == save.absolute():
+            raise ConfigError(
+                "camera.fallback_dir must be another folder than camera.save_dir: it keeps the "
+                "originals the save folder refuses"
+            )
+        return FallbackFolder(folder)
 
 
 @dataclass(frozen=True)

@@ -100,10 +100,33 @@ class Runtime:
                 f"the save folder {folder.folder} cannot be written ({reason}): choose another "
                 "with --save-dir or save_dir in the [camera] section, or fix its permissions"
             )
+        fallback = camera.fallback_folder()
+        reason = fallback.unusable_because()
+        if reason is not None:  # serving still works: said once, loudly
+            log.error(
+                "the fallback folder %s cannot be written (%s): originals the save folder refuses "
+                "beyond %d MB held in memory, or held when the server stops, would be lost; set "
+                "fallback_dir in the [camera] section",
+                fallback.folder,
+                reason,
+                camera.hold_in_memory_mb,
+            )
+        if waiting := fallback.waiting():
+            log.warning(
+                "%d original(s) the save folder refused earlier wait in %s: moving them into %s",
+                len(waiting),
+                fallback.folder,
+                folder.folder,
+            )
 
     def _runner(self) -> ExposureRunner:
         camera = self.config.camera
-        return ExposureRunner(self.clock, camera.capture_options(), camera.originals_folder())
+        return ExposureRunner(
+            self.clock,
+            camera.capture_options(),
+            camera.originals_folder(),
+            camera.fallback_folder(),
+        )
 
     def _build_devices(self) -> None:
         for number, found in enumerate(self._found()):
@@ -155,6 +178,9 @@ class Runtime:
                 "Originals folder": self.config.camera.save_dir
                 if self.config.camera.save_originals
                 else "saving off",
+                "Fallback folder (originals the save folder refused)": str(
+                    self.config.camera.fallback_folder().folder
+                ),
                 "HTTP connections": f"{server_cfg.connection_limit} in all, "
                 f"{server_cfg.connections_per_client} per client, idle ones closed after "
                 f"{server_cfg.channel_timeout} s, headers due within "

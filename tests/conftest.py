@@ -95,8 +95,10 @@ def rig(rig_factory: Callable[..., Rig]) -> Rig:
 def _private_config_folder(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No test writes learned sensor sizes into the user's real ~/.config."""
+    """No test writes learned sensor sizes into the user's real ~/.config, nor held originals
+    into the default fallback folder in ~/.local/state."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
 
 
 @pytest.fixture

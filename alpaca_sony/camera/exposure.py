@@ -23,7 +23,8 @@ from alpaca_sony.camera.decode import (
     Subframe,
     decode,
 )
-from alpaca_sony.camera.originals import OriginalsFolder, PendingOriginals, ShotFacts, file_stem
+from alpaca_sony.camera.held_originals import FallbackFolder, PendingOriginals, file_name
+from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
 from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import CameraError, NoImageTaken
@@ -44,6 +45,7 @@ from alpaca_sony.sony.protocol import DownloadedFile
 log = logging.getLogger(__name__)
 
 StatusSink = Callable[[CameraState, ExposureStatus], None]
+_RAW_SUFFIXES = (".ARW", ".SRF", ".SR2")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class CaptureOptions:
     save_originals: bool = True
     also_save_to_card: bool = False  # the camera keeps its own copy too (0xD222 host + card)
     af_retry_pause_s: float = 2.0
-    # Originals held in memory while the folder refuses them (full, read-only, gone).
+    # Originals held in memory while the folder refuses them (full, read-only, gone); beyond
+    # this they go to the fallback folder.
     pending_limit_bytes: int = 1 << 30
     decode: DecodeOptions = field(default_factory=DecodeOptions)
 
@@ -114,11 +117,17 @@ class ExposureOutcome:
 class ExposureRunner:
     """Runs exposures; holds the options and the originals folder."""
 
-    def __init__(self, clock: Clock, options: CaptureOptions, originals: OriginalsFolder | None):
+    def __init__(
+        self,
+        clock: Clock,
+        options: CaptureOptions,
+        originals: OriginalsFolder | None,
+        fallback: FallbackFolder | None = None,
+    ):
         self.clock = clock
         self.options = options
         self.originals = originals if options.save_originals else None
-        self.pending = PendingOriginals(options.pending_limit_bytes)
+        self.pending = PendingOriginals(options.pending_limit_bytes, fallback)
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -144,28 +153,44 @@ class ExposureRunner:
         return self.pending.trouble(self.originals.folder)
 
     def flush_pending(self) -> list[Path]:
-        """Write originals held in memory, if the folder takes them again."""
-        if self.originals is None or not self.pending.items:
+        """Write originals held in memory, if the folder takes them again; then move one from
+        the fallback folder."""
+        if self.originals is None:
             return []
-        return self.pending.write_to(self.originals)
+        saved = self.pending.write_to(self.originals)
+        moved = self.pending.move_back(self.originals)
+        return [*saved, moved] if moved is not None else saved
+
+    def put_away_held(self, reason: str) -> None:
+        """Before the process ends: a last try at the folder, then the fallback for the rest."""
+        if self.originals is not None:
+            self.pending.write_to(self.originals)
+        self.pending.evacuate(reason)
 
     def stage(
         self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
     ) -> list[StagedFile]:
         """Write the files of one shot to temporary files under one stem (not yet durable)."""
+        return self._stage_shot(model, files, exposure_s, iso)[0]
+
+    def _stage_shot(
+        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
+    ) -> tuple[list[StagedFile], list[str]]:
+        """:meth:`stage`, and the names the shot's files are saved under."""
         folder = self._usable_folder()
         if folder is None:
-            return []
+            return [], []
         staged: list[StagedFile] = []
+        names: list[str] = []
+        when = dt.datetime.now(dt.UTC)  # one time for the shot, so RAW+JPEG share the stem
         for file in files:
             if not file.is_raw and not self.options.keep_jpeg:
                 continue
-            facts = ShotFacts(
-                model, file.info.sequence_number, exposure_s or 0.0, iso, dt.datetime.now(dt.UTC)
-            )
+            facts = ShotFacts(model, file.info.sequence_number, exposure_s or 0.0, iso, when)
             stem = file_stem(facts) if exposure_s is not None else file_stem(facts) + "_recovered"
             name = file.info.filename
             extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
+            names.append(file_name(stem, extension))
             try:
                 temp = folder.stage(file.data)
             except OSError as exc:
@@ -174,7 +199,7 @@ class ExposureRunner:
                 self.pending.keep(stem, extension, file.data.tobytes(), exc)
                 continue
             staged.append(StagedFile(temp, stem, extension, file.is_raw))
-        return staged
+        return staged, names
 
     def commit(self, staged: list[StagedFile]) -> list[Path]:
         """Make staged files durable under their final names."""
@@ -194,7 +219,7 @@ class ExposureRunner:
             data = item.temp.read_bytes()
         except OSError as read_exc:
             # The folder vanished with the staged file in it: nothing is left to keep.
-            name = f"{item.stem}.{item.extension.upper()}"
+            name = file_name(item.stem, item.extension)
             self.pending.lose(name, f"{exc}; its staged copy is gone too ({read_exc})")
             return
         self.pending.keep(item.stem, item.extension, data, exc)
@@ -283,7 +308,7 @@ class ExposureRunner:
         )
         recovered += self.save(model_name, result.stale_files, None, None)
         iso = request.iso & 0xFFFFFF if request.iso is not None else None
-        staged = self.stage(model_name, result.files, actual, iso)
+        staged, names = self._stage_shot(model_name, result.files, actual, iso)
         outcome = ExposureOutcome(status, None, staged, recovered)
         if control.aborted.is_set():
             log.info("exposure aborted; its image was downloaded and kept on disk if saving is on")
@@ -292,7 +317,7 @@ class ExposureRunner:
         if not raw_files:
             # What did arrive (a JPEG) is the user's picture: make it durable before the error.
             saved = self.commit(outcome.staged)
-            kept = f"; the JPEG is saved as {saved[-1]}" if saved else ""
+            kept = f"; {self._original_note(saved, names, 'JPEG')}" if names else ""
             raise CameraError(
                 f"the camera sent no RAW file: set its file format to RAW or RAW+JPEG{kept}"
             )
@@ -308,14 +333,21 @@ class ExposureRunner:
         except RawNotUsable as exc:
             # The original is the user's picture: make it durable before reporting the failure.
             saved = self.commit(outcome.staged)
-            raw_names = [p for p in saved if p.suffix.upper() in (".ARW", ".SRF", ".SR2")]
-            kept = (
-                f"; the original is saved as {(raw_names or saved)[-1]}"
-                if saved
-                else "; the original was not saved (saving originals is off or failed)"
-            )
-            raise RawNotUsable(f"{exc}{kept}") from exc
+            raise RawNotUsable(f"{exc}; {self._original_note(saved, names)}") from exc
         return outcome
+
+    def _original_note(self, saved: list[Path], names: list[str], what: str = "original") -> str:
+        """Where the shot's original is, for a message about that shot: saved, held, or lost."""
+        raw_saved = [p for p in saved if p.suffix.upper() in _RAW_SUFFIXES]
+        if saved:
+            return f"the {what} is saved as {(raw_saved or saved)[-1]}"
+        if self.originals is None:
+            return f"the {what} was not saved (saving originals is off)"
+        for name in sorted(names, key=lambda n: Path(n).suffix.upper() not in _RAW_SUFFIXES):
+            whereabouts = self.pending.whereabouts(name, self.originals.folder)
+            if whereabouts is not None:
+                return whereabouts.replace("the original", f"the {what}", 1)
+        return f"the {what} was not saved (see the server log)"
 
     @staticmethod
     def _aborted_before_shot(status: ExposureStatus, recovered: list[Path]) -> ExposureOutcome:

@@ -5,8 +5,7 @@ Name: ``<UTC time>_<model>_<sequence>_<exposure>_ISO<iso>.<ext>``, e.g.
 linked into place so an existing file is never replaced (``.1``, ``.2`` ... are added instead), and
 the folder is fsynced so the name survives a power cut.
 
-A folder that fills up, turns read-only or disappears does not lose an original: the bytes are
-held in memory (:class:`PendingOriginals`, bounded) and written when the folder takes them again.
+What happens when the folder refuses an original (full, read-only, gone) is held_originals.py.
 """
 
 from __future__ import annotations
@@ -110,7 +109,7 @@ class OriginalsFolder:
         finally:
             os.close(fd)
         final = self._claim_name(temp, stem, extension.lstrip(".").upper())
-        self._fsync_folder()
+        self.fsync_folder()
         log.info("saved %s", final)
         return final
 
@@ -132,7 +131,7 @@ class OriginalsFolder:
             return final
         raise FileExistsError(f"no free name for {stem}.{extension} in {self.folder}")
 
-    def _fsync_folder(self) -> None:
+    def fsync_folder(self) -> None:
         try:
             fd = os.open(self.folder, os.O_RDONLY)
         except OSError:
@@ -141,87 +140,3 @@ class OriginalsFolder:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-@dataclass(frozen=True)
-class PendingOriginal:
-    """An original the folder refused, waiting in memory."""
-
-    stem: str
-    extension: str
-    data: bytes
-
-
-class PendingOriginals:
-    """Originals held in memory, oldest first, up to ``limit_bytes``, until the folder takes them.
-
-    Beyond the limit an original is lost; every loss is counted and logged, never silent.
-    """
-
-    def __init__(self, limit_bytes: int):
-        self.limit_bytes = limit_bytes
-        self.items: list[PendingOriginal] = []
-        self.lost: list[str] = []
-        self.last_error = ""
-
-    @property
-    def held_bytes(self) -> int:
-        return sum(len(item.data) for item in self.items)
-
-    def keep(self, stem: str, extension: str, data: bytes, error: OSError) -> None:
-        self.last_error = error.strerror or str(error)
-        name = f"{stem}.{extension.lstrip('.').upper()}"
-        if self.held_bytes + len(data) > self.limit_bytes:
-            held = self.held_bytes // 1_000_000
-            self.lose(name, f"the folder refused it ({self.last_error}), {held} MB already held")
-            return
-        self.items.append(PendingOriginal(stem, extension, data))
-        log.error(
-            "could not save %s (%s): holding it in memory until the folder takes it", name, error
-        )
-
-    def lose(self, name: str, reason: str) -> None:
-        """Count an original that could not be kept at all (it stays in :meth:`trouble`)."""
-        self.lost.append(name)
-        log.error("LOST original %s: %s", name, reason)
-
-    def abandon(self, reason: str) -> None:
-        """Give up every held original, each one logged as lost."""
-        while self.items:
-            item = self.items.pop(0)
-            self.lose(f"{item.stem}.{item.extension.lstrip('.').upper()}", reason)
-
-    def write_to(self, folder: OriginalsFolder) -> list[Path]:
-        """Write held originals in order; the first refusal stops (the rest stay held)."""
-        saved: list[Path] = []
-        while self.items:
-            item = self.items[0]
-            temp: Path | None = None
-            try:
-                temp = folder.stage([item.data])
-                saved.append(folder.commit(temp, item.stem, item.extension))
-            except OSError as exc:
-                self.last_error = exc.strerror or str(exc)
-                if temp is not None:
-                    temp.unlink(missing_ok=True)
-                break
-            self.items.pop(0)
-            log.info("saved %s, held in memory while the folder refused it", saved[-1])
-        return saved
-
-    def trouble(self, folder: Path) -> str:
-        """What the user must know, or "" when all is written and nothing was lost."""
-        parts = []
-        if self.items:
-            parts.append(
-                f"{len(self.items)} original(s) ({self.held_bytes / 1e6:.0f} MB) could not be "
-                f"saved in {folder} ({self.last_error}) and are held in memory until it takes "
-                "them: free space or fix the folder, and keep the server running until they "
-                "are saved"
-            )
-        if self.lost:
-            parts.append(
-                f"{len(self.lost)} original(s) could not be saved or held and are lost "
-                f"(see the server log): {', '.join(self.lost[-5:])}"
-            )
-        return "; ".join(parts)

@@ -412,8 +412,8 @@ class DeviceWorker:
                 command()
         finally:
             self._drop_camera()
-            self._runner.flush_pending()  # a last try: what is still held dies with the process
-            self._runner.pending.abandon("the server stopped while the folder refused it")
+            # Held originals must outlive the process: the save folder, else the fallback.
+            self._runner.put_away_held("the server stopped while the save folder refused it")
             self._publish(connected=False, online=False, connecting=False)
 
     def _guarded(self, what: str, action: Callable[[], None]) -> None:
