@@ -117,8 +117,22 @@ class ExposureRunner:
     def __init__(self, clock: Clock, options: CaptureOptions, originals: OriginalsFolder | None):
         self.clock = clock
         self.options = options
-        self.originals = originals if options.save_originals else None
+        # Kept while saving is off: the setup page may turn it on, and originals held in memory
+        # are still written there after it is turned off (nothing shot is dropped).
+        self.folder = originals
         self.pending = PendingOriginals(options.pending_limit_bytes)
+
+    @property
+    def originals(self) -> OriginalsFolder | None:
+        """Where this exposure's originals go; None while saving is off."""
+        return self.folder if self.options.save_originals else None
+
+    def folder_refusal(self) -> str | None:
+        """Why originals could not be saved if saving were turned on now (None: they could)."""
+        if self.folder is None:
+            return "no save folder is configured"
+        reason = self.folder.unusable_because()
+        return None if reason is None else f"{self.folder.folder} cannot be written ({reason})"
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -139,15 +153,15 @@ class ExposureRunner:
 
     def disk_trouble(self) -> str:
         """Originals held in memory or lost, for the snapshot; "" when all are on disk."""
-        if self.originals is None:
+        if self.folder is None:
             return ""
-        return self.pending.trouble(self.originals.folder)
+        return self.pending.trouble(self.folder.folder)
 
     def flush_pending(self) -> list[Path]:
         """Write originals held in memory, if the folder takes them again."""
-        if self.originals is None or not self.pending.items:
+        if self.folder is None or not self.pending.items:
             return []
-        return self.pending.write_to(self.originals)
+        return self.pending.write_to(self.folder)
 
     def stage(
         self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
@@ -177,13 +191,14 @@ class ExposureRunner:
         return staged
 
     def commit(self, staged: list[StagedFile]) -> list[Path]:
-        """Make staged files durable under their final names."""
-        if self.originals is None:
+        """Make staged files durable under their final names (in the folder they were staged
+        in, even if saving was turned off since)."""
+        if self.folder is None:
             return []
         saved: list[Path] = []
         for item in staged:
             try:
-                saved.append(self.originals.commit(item.temp, item.stem, item.extension))
+                saved.append(self.folder.commit(item.temp, item.stem, item.extension))
             except OSError as exc:
                 self._hold_staged(item, exc)
         return saved
