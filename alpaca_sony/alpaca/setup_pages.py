@@ -138,9 +138,9 @@ def _form(form: CaptureForm) -> str:
         + _select(DEMOSAIC, form.algorithms, options.decode.algorithm)
         + _select(RGB_PRIMARIES, primaries_choices(), options.decode.colour_space.value)
         + "<button type='submit' id='apply'>Apply</button></form>"
-        + "<p>Changes apply from the next exposure: one running now finishes with the settings "
-        "it started with. They last until the server restarts; to keep them, put these lines "
-        "in the settings file (<code>--config</code>):</p>"
+        + "<p>Changes apply to every exposure started after them: one already started "
+        "finishes with the settings it started with. They last until the server restarts; to "
+        "keep them, put these lines in the settings file (<code>--config</code>):</p>"
         + f"<pre id='config-lines'>{escape(config_lines(options))}</pre>"
     )
 
