@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+import http.client
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -235,3 +237,26 @@ def test_setup_pages_cannot_be_framed_or_cached(api: Api) -> None:
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
     page = api.client.simulate_get(PAGE).text
     assert "http-equiv='refresh'" not in page  # a reload would wipe the form being filled in
+
+
+def test_the_host_check_stands_in_front_of_the_form(serve: Callable[..., int]) -> None:
+    """A rebound name (DNS rebinding) is refused before the form is read, token or not."""
+    port = serve()
+
+    def ask(method: str, host: str, body: str | None = None) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            headers = {"Host": host, "Origin": f"http://{host}", **(FORM_TYPE if body else {})}
+            conn.request(method, PAGE, body, headers)
+            reply = conn.getresponse()
+            return reply.status, reply.read().decode()
+        finally:
+            conn.close()
+
+    own = f"127.0.0.1:{port}"
+    status, page = ask("GET", own)
+    match = re.search(r"name='csrf_token' value='([^']+)'", page)
+    assert status == 200 and match
+    status, text = ask("POST", f"evil.example:{port}", _fields(match.group(1), keep_jpeg="on"))
+    assert status == 400 and text.startswith("This server does not answer to the name")
+    assert "keep_jpeg = false" in ask("GET", own)[1]
