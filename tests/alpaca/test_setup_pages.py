@@ -13,10 +13,14 @@ from urllib.parse import urlencode
 
 import pytest
 from falcon import testing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from alpaca_sony.alpaca.csrf import FormTokens
 from alpaca_sony.alpaca.device_view import DeviceView
+from alpaca_sony.alpaca.setup_form import capture_options_from
 from alpaca_sony.alpaca.setup_pages import device_page, server_page
+from alpaca_sony.camera.decode import demosaic_algorithms
 from alpaca_sony.camera.state import CameraState
 from tests.alpaca.conftest import SERVER, Api
 from tests.camera.conftest import DownloadGate
@@ -260,3 +264,34 @@ def test_the_host_check_stands_in_front_of_the_form(serve: Callable[..., int]) -
     status, text = ask("POST", f"evil.example:{port}", _fields(match.group(1), keep_jpeg="on"))
     assert status == 400 and text.startswith("This server does not answer to the name")
     assert "keep_jpeg = false" in ask("GET", own)[1]
+
+
+SWITCH_NAMES = ("save_originals", "keep_jpeg", "also_save_to_card", "prefer_builtin_speeds")
+VALID_FORMS = st.fixed_dictionaries(
+    {
+        "demosaic": st.sampled_from(demosaic_algorithms()),
+        "rgb_primaries": st.sampled_from(["camera", "srgb"]),
+    },
+    optional={name: st.sampled_from(["on", "off"]) for name in SWITCH_NAMES},
+)
+SPOILERS = st.dictionaries(
+    st.sampled_from([*SWITCH_NAMES, "demosaic", "rgb_primaries", "save_dir", "Demosaic"]),
+    st.one_of(st.sampled_from(["on", "AMAZE", "", "sRGB"]), st.text(max_size=8)),
+    max_size=2,
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(valid=VALID_FORMS, spoilers=SPOILERS)
+def test_any_form_applies_whole_or_not_at_all(
+    api: Api, valid: dict[str, str], spoilers: dict[str, str]
+) -> None:
+    fields = {**valid, **spoilers}
+    before = api.device.worker.capture_options
+    reply = _post(api, urlencode({**fields, "csrf_token": _token(api)}))
+    after = api.device.worker.capture_options
+    if reply.status_code == 303:
+        assert after == capture_options_from(fields, before, demosaic_algorithms())
+    else:
+        assert reply.status_code == 400 and after == before, reply.text
+        assert _error(reply.text).endswith(".")
