@@ -13,18 +13,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import falcon
 
 from alpaca_sony.alpaca import responses
 from alpaca_sony.alpaca.camera_device import CameraDevice
+from alpaca_sony.alpaca.csrf import TOKEN_FIELD, FormTokens, same_origin
 from alpaca_sony.alpaca.errors import AlpacaError, BadRequest, DriverError
 from alpaca_sony.alpaca.image_payload import ImagePayloads
 from alpaca_sony.alpaca.members import MEMBERS
 from alpaca_sony.alpaca.params import AlpacaRequest, parse_form, parse_query
 from alpaca_sony.alpaca.server_info import ServerInfo
-from alpaca_sony.alpaca.setup_pages import device_page, server_page
+from alpaca_sony.alpaca.setup_form import FormRefused, capture_options_from, read_fields
+from alpaca_sony.alpaca.setup_pages import CaptureForm, device_page, refused_page, server_page
+from alpaca_sony.camera.decode import demosaic_algorithms
 from alpaca_sony.camera.state import LatestImage
 from alpaca_sony.errors import AlpacaSonyError
 
@@ -197,21 +200,112 @@ class ManagementResource:
 
 
 class SetupResource:
-    """/setup and /setup/v1/camera/{n}/setup: status and settings as HTML."""
+    """/setup and /setup/v1/camera/{n}/setup: status and settings as HTML; a camera's capture
+    settings change only by a POST of its page's form, with the page's CSRF token."""
 
-    def __init__(self, devices: Sequence[CameraDevice], server: ServerInfo):
+    # Pages with a form must not be framed (clickjacking), cached or left to run scripts.
+    HEADERS: ClassVar[dict[str, str]] = {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",
+    }
+    APPLIED = "Applied: the next exposure uses these settings."
+    FORGED = (
+        "This form did not come from this server's setup page, or the server restarted since "
+        "the page was opened: reload the setup page and apply again."
+    )
+
+    def __init__(
+        self, devices: Sequence[CameraDevice], server: ServerInfo, tokens: FormTokens
+    ) -> None:
         self.devices = {d.number: d for d in devices}
         self.server = server
+        self.tokens = tokens
+        self.algorithms = demosaic_algorithms()
+
+    def _html(self, resp: falcon.Response, status: str, text: str) -> None:
+        resp.status = status
+        resp.content_type = falcon.MEDIA_HTML
+        resp.set_headers(self.HEADERS)
+        resp.text = text
+
+    def _device(self, number: str) -> CameraDevice | None:
+        return self.devices.get(int(number)) if number.isdigit() and number.isascii() else None
+
+    def _device_page(
+        self, resp: falcon.Response, device: CameraDevice, path: str, status: str, **said: str
+    ) -> None:
+        form = CaptureForm(
+            path, self.tokens.token(path), device.worker.capture_options, self.algorithms, **said
+        )
+        self._html(resp, status, device_page(self.server, device.view(), form))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, number: str | None = None) -> None:
         if number is None:
-            resp.text = server_page(self.server, [d.view() for d in self.devices.values()])
-        elif number.isdigit() and int(number) in self.devices:
-            resp.text = device_page(self.server, self.devices[int(number)].view())
-        else:
+            views = [d.view() for d in self.devices.values()]
+            self._html(resp, falcon.HTTP_200, server_page(self.server, views))
+            return
+        device = self._device(number)
+        if device is None:
             _plain(resp, falcon.HTTP_404, f"there is no camera number {number}")
             return
+        # Fields in a query change nothing: only the redirect after a POST says it applied.
+        notice = self.APPLIED if req.get_param("applied") == "1" else ""
+        self._device_page(resp, device, req.path, falcon.HTTP_200, notice=notice)
+
+    def on_post(
+        self, req: falcon.Request, resp: falcon.Response, number: str | None = None
+    ) -> None:
+        device = self._device(number) if number is not None else None
+        if device is None:
+            _plain(resp, falcon.HTTP_404, "there is no settings form here: use a camera's page")
+            return
+        path = req.path
+        origin, referer = req.get_header("Origin"), req.get_header("Referer")
+        if not same_origin(req.get_header("Host"), origin, referer):
+            self._refuse(req, resp, falcon.HTTP_403, self.FORGED, path)
+            return
+        try:
+            fields = self._fields(req)
+        except FormRefused as exc:
+            self._refuse(req, resp, falcon.HTTP_400, str(exc), path)
+            return
+        if not self.tokens.valid(path, fields.get(TOKEN_FIELD)):
+            self._refuse(req, resp, falcon.HTTP_403, self.FORGED, path)
+            return
+        try:
+            options = capture_options_from(fields, device.worker.capture_options, self.algorithms)
+            device.worker.set_capture_options(options)
+        except (FormRefused, AlpacaSonyError) as exc:
+            error = str(exc)
+            if not isinstance(exc, FormRefused):  # the worker's cause, as a sentence
+                error = f"{error[:1].upper()}{error[1:]}; nothing was changed."
+            log.info("setup form for camera %s refused: %s", number, error)
+            self._device_page(resp, device, path, falcon.HTTP_400, error=error)
+            return
+        log.info("camera %s capture settings changed from the setup page: %s", number, options)
+        resp.status = falcon.HTTP_303
+        resp.set_headers(self.HEADERS)
         resp.content_type = falcon.MEDIA_HTML
+        resp.location = f"{path}?applied=1"  # a reload of the page then cannot post again
+
+    @staticmethod
+    def _fields(req: falcon.Request) -> dict[str, str]:
+        media = (req.content_type or "").split(";", 1)[0].strip().lower()
+        if media != falcon.MEDIA_URLENCODED:
+            raise FormRefused("Send the form as application/x-www-form-urlencoded.")
+        length = req.content_length or 0
+        if length > MAX_FORM_BYTES:
+            raise FormRefused("The form is too large: use the setup page's form.")
+        return read_fields(req.bounded_stream.read() if length else b"")
+
+    def _refuse(
+        self, req: falcon.Request, resp: falcon.Response, status: str, message: str, back: str
+    ) -> None:
+        log.warning("refused a setup form POST to %s from %s: %s", back, req.remote_addr, message)
+        self._html(resp, status, refused_page(self.server, message, back))
 
 
 # -- error handlers (Falcon picks the most specific class registered) ----------------------------
@@ -262,7 +356,7 @@ def create_app(devices: Sequence[CameraDevice], server: ServerInfo) -> falcon.Ap
         ("configureddevices", "/management/v1/configureddevices"),
     ):
         app.add_route(path, ManagementResource(counter, devices, server, what))
-    setup = SetupResource(devices, server)
+    setup = SetupResource(devices, server, FormTokens())  # a new secret for each process
     app.add_route("/setup", setup)
     app.add_route("/setup/v1/camera/{number}/setup", setup)
     app.add_error_handler(Exception, _unexpected)

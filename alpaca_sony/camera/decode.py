@@ -95,6 +95,11 @@ class DecodeOptions:
     camera_white_balance: bool = True
 
 
+def demosaic_algorithms() -> tuple[str, ...]:
+    """The demosaic algorithm names this LibRaw build runs (the GPL packs' ones often not)."""
+    return tuple(a.name for a in rawpy.DemosaicAlgorithm if a.isSupported)
+
+
 @dataclass(frozen=True)
 class Subframe:
     """A region of the (unbinned) output and its binning: start and size in binned pixels."""

@@ -126,8 +126,22 @@ class ExposureRunner:
     ):
         self.clock = clock
         self.options = options
-        self.originals = originals if options.save_originals else None
+        # Kept while saving is off: the setup page may turn it on, and originals held in memory
+        # are still written there after it is turned off (nothing shot is dropped).
+        self.folder = originals
         self.pending = PendingOriginals(options.pending_limit_bytes, fallback)
+
+    @property
+    def originals(self) -> OriginalsFolder | None:
+        """Where this exposure's originals go; None while saving is off."""
+        return self.folder if self.options.save_originals else None
+
+    def folder_refusal(self) -> str | None:
+        """Why originals could not be saved if saving were turned on now (None: they could)."""
+        if self.folder is None:
+            return "no save folder is configured"
+        reason = self.folder.unusable_because()
+        return None if reason is None else f"{self.folder.folder} cannot be written ({reason})"
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -148,23 +162,23 @@ class ExposureRunner:
 
     def disk_trouble(self) -> str:
         """Originals held in memory or lost, for the snapshot; "" when all are on disk."""
-        if self.originals is None:
+        if self.folder is None:
             return ""
-        return self.pending.trouble(self.originals.folder)
+        return self.pending.trouble(self.folder.folder)
 
     def flush_pending(self) -> list[Path]:
         """Write originals held in memory, if the folder takes them again; then move one from
-        the fallback folder."""
-        if self.originals is None:
+        the fallback folder (both even while saving is off: they were shot while it was on)."""
+        if self.folder is None:
             return []
-        saved = self.pending.write_to(self.originals)
-        moved = self.pending.move_back(self.originals)
+        saved = self.pending.write_to(self.folder)
+        moved = self.pending.move_back(self.folder)
         return [*saved, moved] if moved is not None else saved
 
     def put_away_held(self, reason: str) -> None:
         """Before the process ends: a last try at the folder, then the fallback for the rest."""
-        if self.originals is not None:
-            self.pending.write_to(self.originals)
+        if self.folder is not None:
+            self.pending.write_to(self.folder)
         self.pending.evacuate(reason)
 
     def stage(
@@ -202,13 +216,14 @@ class ExposureRunner:
         return staged, names
 
     def commit(self, staged: list[StagedFile]) -> list[Path]:
-        """Make staged files durable under their final names."""
-        if self.originals is None:
+        """Make staged files durable under their final names (in the folder they were staged
+        in, even if saving was turned off since)."""
+        if self.folder is None:
             return []
         saved: list[Path] = []
         for item in staged:
             try:
-                saved.append(self.originals.commit(item.temp, item.stem, item.extension))
+                saved.append(self.folder.commit(item.temp, item.stem, item.extension))
             except OSError as exc:
                 self._hold_staged(item, exc)
         return saved
@@ -341,12 +356,13 @@ class ExposureRunner:
         raw_saved = [p for p in saved if p.suffix.upper() in _RAW_SUFFIXES]
         if saved:
             return f"the {what} is saved as {(raw_saved or saved)[-1]}"
+        if self.folder is not None:
+            for name in sorted(names, key=lambda n: Path(n).suffix.upper() not in _RAW_SUFFIXES):
+                whereabouts = self.pending.whereabouts(name, self.folder.folder)
+                if whereabouts is not None:
+                    return whereabouts.replace("the original", f"the {what}", 1)
         if self.originals is None:
             return f"the {what} was not saved (saving originals is off)"
-        for name in sorted(names, key=lambda n: Path(n).suffix.upper() not in _RAW_SUFFIXES):
-            whereabouts = self.pending.whereabouts(name, self.originals.folder)
-            if whereabouts is not None:
-                return whereabouts.replace("the original", f"the {what}", 1)
         return f"the {what} was not saved (see the server log)"
 
     @staticmethod

@@ -11,7 +11,8 @@ downloaded and saved); a StartExposure meanwhile is queued and reads Waiting unt
 begins it, right after the follow-through. While idle it reads the
 camera's settings about once a second (fresh facts; images shot with the camera's own button are
 downloaded and saved), and after a USB drop it reconnects on its own and recovers what the camera
-still holds. No exception leaves the thread dead.
+still holds. No exception leaves the thread dead. The capture options the next exposure uses are
+set from other threads too (under the lock); the runner takes them between exposures.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from alpaca_sony.camera.decode import LIBRAW_VERSION, DecodedFrame
-from alpaca_sony.camera.exposure import ExposureRequest, ExposureRunner
+from alpaca_sony.camera.exposure import CaptureOptions, ExposureRequest, ExposureRunner
 from alpaca_sony.camera.exposure_state import ExposureMachine
 from alpaca_sony.camera.geometry import GeometryCache
 from alpaca_sony.camera.state import (
@@ -125,6 +126,9 @@ class DeviceWorker:
         # A start accepted while an aborted exposure is followed through (under _lock): clients
         # set it, the worker clears it when it begins the exposure; an abort withdraws it.
         self._queued: ExposureRequest | None = None
+        # The options the next exposure uses (under _lock): the runner takes them on the worker
+        # thread, between exposures, so one running keeps the options it started with.
+        self._next_options = runner.options
         # Worker-thread state from here on: written only by commands and the idle loop.
         self._exposure = ExposureMachine()
         self._images_delivered = 0
@@ -337,6 +341,37 @@ class DeviceWorker:
 
     def stop_exposure(self) -> None:
         self._exposure.signal_stop()
+
+    @property
+    def capture_options(self) -> CaptureOptions:
+        """The options the next exposure uses (a change still queued included)."""
+        with self._lock:
+            return self._next_options
+
+    def set_capture_options(self, options: CaptureOptions) -> None:
+        """Use ``options`` from the next exposure on; returns without waiting for a running one.
+
+        A command, queued in order: an exposure started after this call uses them, one running
+        now finishes with the options it started with.
+
+        Raises:
+            CameraError: saving originals turned on while the folder refuses files (nothing
+                changes).
+        """
+        if options.save_originals and not self.capture_options.save_originals:
+            refusal = self._runner.folder_refusal()  # a file system probe: outside the lock
+            if refusal is not None:
+                raise CameraError(
+                    f"originals cannot be saved because {refusal}: fix the folder or leave "
+                    "saving off"
+                )
+        with self._lock:
+            self._next_options = options
+            self._commands.put(lambda: self._use_options(options))
+
+    def _use_options(self, options: CaptureOptions) -> None:
+        self._check_thread()
+        self._runner.options = options
 
     # -- command bodies (worker thread) ---------------------------------------------------------
 
