@@ -270,3 +270,105 @@ def test_long_exposure_noise_reduction_dark_frame_is_waited_for(
     _all_on_disk_once(api, tmp_path)
     assert "is off" in _armed(api, "simlongexposurenr", "off")
     _still_works(api, tmp_path)
+
+
+def test_camera_switched_off_mid_exposure_keeps_the_shot_for_after_power_on(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """Switched off during a BULB hold: the USB device vanishes, the shot stays in the body's
+    buffer through the power cycle (libgphoto2: "Camera on-off does not delete RAM") and is
+    downloaded once the camera is back on."""
+    api = fault_api(real_wait_s=2.0)  # the BULB hold blocks in real time: time to switch off
+    api.connect()
+    _expose(api, 60.0)
+    _wait(api.clock.waiting.is_set, "the BULB hold")
+    assert "switched off" in _armed(api, "SimPowerOff")
+    assert not api.camera.attached
+    _wait(lambda: api.value("camerastate") == ERROR, "the exposure fails")
+    assert "connection was lost" in _message(api)
+    # While it is off the worker keeps trying and says what to do; the shot waits in the body.
+    _wait(lambda: "switch the camera on" in _message(api), "a reconnect attempt fails")
+    assert "connection was lost" in _message(api)
+    assert len(api.camera.body.shots) == 1 and len(api.camera.body.buffer) == 1
+    assert not list((tmp_path / "orig").glob("*.ARW"))
+    assert "reconnects" in _armed(api, "simpoweron")
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+    assert _message(api) == ""
+
+
+def test_replug_while_switched_off_needs_power_on(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    _armed(api, "simpoweroff")
+    assert "simpoweron" in _armed(api, "simreplug")
+    assert not api.camera.attached
+    _wait(lambda: "switch the camera on" in _message(api), "a reconnect attempt fails")
+    _armed(api, "simpoweron")
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _still_works(api, tmp_path)
+
+
+def test_unplug_during_exposure_plugs_back_after_n_seconds_on_the_clock(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    assert "5 s later" in _armed(api, "simunplugduringexposure", "5")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the exposure fails")
+    # Real time passes, the simulator's clock does not: the cable stays out.
+    _wait(lambda: "waiting for the camera" in _message(api), "a reconnect attempt fails")
+    assert not api.camera.attached
+    api.clock.advance(5.0)
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _wait(lambda: not api.camera.body.exposing and len(api.camera.body.shots) == 1, "the shot")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+    assert _message(api) == ""
+
+
+def test_buffer_full_of_old_images_is_emptied_before_the_next_shot(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """A body whose buffer is full takes no picture (sony-ptp.md 6.1, 8 row 6): the server
+    downloads and saves every old image, then the client gets its own frame."""
+    api = fault_api(buffer_capacity_shots=3)
+    api.connect()
+    assert "3 old image(s)" in _armed(api, "SimBufferFull")
+    _expose(api)
+    api.wait_image()
+    assert api.value("camerastate") == IDLE and _message(api) == ""
+    assert api.value("lastexposureduration") == pytest.approx(2.0)  # not a 10 s old one
+    assert api.camera.body.refusals == []  # never pressed while the buffer was full
+    _all_on_disk_once(api, tmp_path)
+    assert len(_originals(tmp_path)) == 4
+    recovered = [p for p in (tmp_path / "orig").glob("*.ARW") if "_recovered" in p.name]
+    assert len(recovered) == 3
+
+
+def _download_seconds(api: Api, tmp_path: Path, seconds: float) -> float:
+    """Simulator-clock seconds one exposure of ``seconds`` spends beyond its exposure time."""
+    start = api.clock.monotonic()
+    _expose(api, seconds)
+    api.wait_image()
+    return api.clock.monotonic() - start - seconds
+
+
+def test_slow_usb_is_waited_for_and_full_speed_comes_back(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    assert "2 MB/s" in _armed(api, "SimSlowUSB", "2")
+    slow = _download_seconds(api, tmp_path, 1.0)
+    assert api.value("camerastate") == IDLE and _message(api) == ""
+    _all_on_disk_once(api, tmp_path)
+    size = next((tmp_path / "orig").glob("*.ARW")).stat().st_size
+    assert slow >= size / 2e6  # every byte crossed the link at 2 MB/s
+    assert "full speed" in _armed(api, "simslowusb", "off")
+    assert _download_seconds(api, tmp_path, 1.0) < size / 2e6 / 4
+    _all_on_disk_once(api, tmp_path)
