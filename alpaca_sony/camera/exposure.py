@@ -39,7 +39,7 @@ from alpaca_sony.sony.capture import (
     shutter_ladder,
 )
 from alpaca_sony.sony.props import PropertyTable
-from alpaca_sony.sony.protocol import DownloadedFile
+from alpaca_sony.sony.protocol import DamagedDownload, DownloadedFile
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +150,16 @@ class ExposureRunner:
         return self.pending.write_to(self.originals)
 
     def stage(
-        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
+        self,
+        model: str,
+        files: list[DownloadedFile],
+        exposure_s: float | None,
+        iso: int | None,
+        *,
+        damaged: bool = False,
     ) -> list[StagedFile]:
-        """Write the files of one shot to temporary files under one stem (not yet durable)."""
+        """Write the files of one shot to temporary files under one stem (not yet durable);
+        ``damaged`` files get a name that says so."""
         folder = self._usable_folder()
         if folder is None:
             return []
@@ -164,6 +171,8 @@ class ExposureRunner:
                 model, file.info.sequence_number, exposure_s or 0.0, iso, dt.datetime.now(dt.UTC)
             )
             stem = file_stem(facts) if exposure_s is not None else file_stem(facts) + "_recovered"
+            if damaged:
+                stem = file_stem(facts) + "_damaged"
             name = file.info.filename
             extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
             try:
@@ -273,6 +282,8 @@ class ExposureRunner:
             result = self._expose_with_af_retry(capture, plan, table, control, on_phase)
         except CaptureAborted:
             return self._aborted_before_shot(status, recovered)
+        except DamagedDownload as exc:
+            raise self._keep_damaged(model_name, exc) from exc
         actual = result.ended_at - result.started_at
         status = replace(
             status,
@@ -316,6 +327,23 @@ class ExposureRunner:
             )
             raise RawNotUsable(f"{exc}{kept}") from exc
         return outcome
+
+    def _keep_damaged(self, model: str, exc: DamagedDownload) -> CameraError:
+        """Save what arrived of a damaged file under a name that says so; the error to report.
+
+        The camera no longer holds the file, so these bytes are all that is left of the shot:
+        kept for inspection, never decoded or named as a good frame.
+        """
+        saved = self.commit(self.stage(model, [exc.file], None, None, damaged=True))
+        kept = (
+            f"what arrived is saved as {saved[-1]}, not as a frame"
+            if saved
+            else "nothing of it could be saved"
+        )
+        return CameraError(
+            f"the camera sent a damaged image and no longer holds it ({exc}): {kept}; take the "
+            "exposure again, and if this repeats try another USB cable or port"
+        )
 
     @staticmethod
     def _aborted_before_shot(status: ExposureStatus, recovered: list[Path]) -> ExposureOutcome:

@@ -137,10 +137,22 @@ def test_names_are_case_insensitive_unknown_is_0x40c_bad_parameters_0x401(
         ("simstaleimage", "-1"),
         ("SimLongExposureNR", "maybe"),
         ("simreplug", "now"),
+        ("simunplugduringexposure", "-5"),
+        ("simunplugduringexposure", "soon"),
+        ("SimPowerOff", "now"),
+        ("simpoweron", "1"),
+        ("simbufferfull", "3"),
+        ("simcorruptdownload", "everything"),
+        ("SimSlowUSB", ""),
+        ("simslowusb", "fast"),
+        ("simslowusb", "-1"),
+        ("simslowusb", "5000"),
     ]:
         reply = _action(api, name, parameters)
         assert reply["ErrorNumber"] == 0x401, (name, parameters, reply)
         assert "give" in reply["ErrorMessage"] or "no parameters" in reply["ErrorMessage"]
+    assert api.camera.attached and api.camera.faults.usb_bytes_per_s is None
+    assert api.camera.faults.take_corruption() is None and not api.camera.body.buffer
     # Nothing was armed: the next exposure meets no busy answer and no stale image.
     caplog.set_level(logging.DEBUG, logger="alpaca_sony.sony.protocol")
     _expose(api)
@@ -372,3 +384,76 @@ def test_slow_usb_is_waited_for_and_full_speed_comes_back(
     assert "full speed" in _armed(api, "simslowusb", "off")
     assert _download_seconds(api, tmp_path, 1.0) < size / 2e6 / 4
     _all_on_disk_once(api, tmp_path)
+
+
+def test_usb_too_slow_for_a_read_times_out_and_the_image_waits_in_the_camera(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """At 0.5 MB/s one read of the download cannot finish within its timeout: the exposure
+    fails saying so, the image stays in the camera, and once the link is fast again the worker
+    (after a PTP Device Reset clears the cut-off transfer) downloads it."""
+    api = fault_api()
+    api.connect()
+    _armed(api, "simslowusb", "0.5")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download times out")
+    assert "timed out" in _message(api) and "USB 2 or 3 port" in _message(api)
+    assert len(api.camera.body.buffer) == 1
+    _armed(api, "simslowusb", "0")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+
+
+def test_corrupt_download_garbled_bytes_keep_the_original_and_say_it_cannot_be_decoded(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """Framing intact, the file's TIFF header garbled: the camera has dropped its copy, so the
+    bytes that arrived are saved once, and the client is told the frame could not be decoded."""
+    api = fault_api()
+    api.connect()
+    assert "garbled" in _armed(api, "SimCorruptDownload")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the decode fails")
+    message = _message(api)
+    assert "could not decode" in message and "the original is saved as" in message
+    assert not api.value("imageready")
+    _all_on_disk_once(api, tmp_path)
+    saved = next((tmp_path / "orig").glob("*.ARW"))
+    assert str(saved) in message and saved.read_bytes()[:4] != b"II*\x00"  # what arrived
+    _still_works(api, tmp_path)
+
+
+def test_corrupt_download_bad_container_type_resets_and_recovers_the_image(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """A data phase in a container of no PTP type: the stream is out of step, so the worker
+    resets the device and reconnects; the camera never finished sending, so it still holds the
+    image, which is then downloaded once."""
+    api = fault_api()
+    api.connect()
+    _armed(api, "simcorruptdownload", "TYPE")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download fails")
+    assert "could not read" in _message(api)
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    assert api.camera.device_resets >= 1
+    _all_on_disk_once(api, tmp_path)
+    assert not api.value("imageready")  # a recovered image is saved, not handed out
+    _still_works(api, tmp_path)
+
+
+def test_corrupt_download_shorter_than_announced_is_kept_as_damaged_not_as_a_frame(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    _armed(api, "simcorruptdownload", "short")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download fails")
+    message = _message(api)
+    assert "damaged" in message and "take the exposure again" in message
+    assert not api.value("imageready")
+    (damaged,) = (tmp_path / "orig").glob("*.ARW")
+    assert "_damaged" in damaged.name and str(damaged) in message
+    _all_on_disk_once(api, tmp_path)  # what is left of the shot, once
+    _still_works(api, tmp_path)
