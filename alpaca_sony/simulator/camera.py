@@ -359,6 +359,9 @@ class SimulatedCamera:
 
     def _run(self, code: int, tid: int, params: tuple[int, ...], data: bytes | None) -> None:
         self.wire_log.append((code, params, data))
+        if self.faults.take_power_off():
+            self.power_off()
+            return
         busy, silent, disconnect_at = self.faults.on_command(code)
         if disconnect_at == -1:
             self._unplug()

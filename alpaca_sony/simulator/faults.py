@@ -44,6 +44,7 @@ class FaultPlan:
     _stuck: list[_Counted] = field(default_factory=list)
     _disconnects: list[_Disconnect] = field(default_factory=list)
     _disconnects_when: list[Callable[[], bool]] = field(default_factory=list)
+    _power_offs_when: list[Callable[[], bool]] = field(default_factory=list)
     _stray_zlps: int = 0
     _af_misses: int = 0
     _stalls: int = 0
@@ -91,6 +92,23 @@ class FaultPlan:
         with self._lock:
             self._disconnects_when.append(condition)
         return self
+
+    def power_off_when(self, condition: Callable[[], bool]) -> FaultPlan:
+        """Switch the camera off at the first command that arrives while ``condition()`` holds."""
+        with self._lock:
+            self._power_offs_when.append(condition)
+        return self
+
+    def take_power_off(self) -> bool:
+        """True if the camera should switch itself off now (a power_off_when condition holds)."""
+        with self._lock:
+            conditions = list(self._power_offs_when)
+        met = next((c for c in conditions if c()), None)  # conditions take the body's lock
+        with self._lock:
+            if met is not None and met in self._power_offs_when:
+                self._power_offs_when.remove(met)
+                return True
+            return False
 
     def stray_zero_length_packets(self, count: int = 1) -> FaultPlan:
         """Send ``count`` unexpected zero-length packets before the next transfers."""
