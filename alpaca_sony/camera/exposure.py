@@ -338,7 +338,7 @@ class ExposureRunner:
         kept = (
             f"what arrived is saved as {saved[-1]}, not as a frame"
             if saved
-            else "nothing of it could be saved"
+            else "it is not in the save folder (saving originals is off, or the folder refuses it)"
         )
         return CameraError(
             f"the camera sent a damaged image and no longer holds it ({exc}): {kept}; take the "

@@ -570,8 +570,10 @@ class DeviceWorker:
     def _resync(self, exc: MalformedData) -> None:
         """Bytes that form no valid container: the stream is out of step, and every later
         read would start inside the rest. A PTP Device Reset (class request 0x66) makes the
-        camera drop what it still queues, as libgphoto2 does for a wedged session (usb.c,
-        sony-ptp.md 14.7); then the worker reconnects and recovers what the camera holds."""
+        camera drop what it still queues, as libgphoto2 does when a session meets an I/O error
+        (library.c camera_init: "Try whacking PTP device"; sony-ptp.md 14.7). Our connect reads
+        DeviceInfo before OpenSession, so without it the reconnect would read that rest too.
+        Then the worker reconnects and recovers what the camera holds."""
         log.warning("the camera's data made no sense: %s", exc)
         self._reset_device()
         self._drop_camera()
