@@ -290,7 +290,7 @@ def test_camera_switched_off_mid_exposure_keeps_the_shot_for_after_power_on(
     """Switched off during a BULB hold: the USB device vanishes, the shot stays in the body's
     buffer through the power cycle (libgphoto2: "Camera on-off does not delete RAM") and is
     downloaded once the camera is back on."""
-    api = fault_api(real_wait_s=2.0)  # the BULB hold blocks in real time: time to switch off
+    api = fault_api(real_wait_s=5.0)  # the BULB hold blocks in real time: time to switch off
     api.connect()
     _expose(api, 60.0)
     _wait(api.clock.waiting.is_set, "the BULB hold")
