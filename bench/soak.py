@@ -57,10 +57,18 @@ SAVE_GRACE_S = 5.0  # real seconds a recovered frame may take to reach the disk
 class Fault:
     name: str
     arm: Callable[[SimulatedCamera], object]
+    # Undone once the frame has settled: a condition of the link that lasts one frame.
+    disarm: Callable[[SimulatedCamera], object] | None = None
+
+
+def _no_limit(camera: SimulatedCamera) -> None:
+    camera.faults.split_reads(None).slow_usb(None)
 
 
 # Faults a night meets, armed on the camera before an exposure (occurrences as in
-# tests/camera/test_fault_matrix.py: 0x9207 #2 is the S1 press, #3 S2).
+# tests/camera/test_fault_matrix.py: 0x9207 #2 is the S1 press, #3 S2). Left out: the corrupt
+# downloads that destroy the frame itself (garbled bytes, a short data phase: tested in
+# tests/alpaca/test_fault_actions.py), since every shot of the soak must reach the disk whole.
 FAULTS = (
     Fault("unplug mid download", lambda c: c.faults.disconnect(OpCode.GET_OBJECT, 1, 9_000_000)),
     Fault("unplug at S2 press", lambda c: c.faults.disconnect(CONTROL, 3)),
@@ -71,10 +79,15 @@ FAULTS = (
     Fault("autofocus miss", lambda c: c.faults.autofocus_miss(1)),
     Fault("stale image in the buffer", lambda c: c.body.preload_stale_images(1)),
     Fault("endpoint stall", lambda c: c.faults.stall_bulk_in()),
+    Fault(
+        "switched off while exposing", lambda c: c.faults.power_off_when(lambda: c.body.exposing)
+    ),
+    Fault("buffer full of old images", lambda c: c.body.fill_buffer()),
+    Fault("download in a container of no type", lambda c: c.faults.corrupt_download("type")),
+    # A USB stack handing the data over in 100 kB pieces (each short read keeps only its bytes).
+    Fault("split reads", lambda c: c.faults.split_reads(100_000), _no_limit),
+    Fault("USB link at 2 MB/s", lambda c: c.faults.slow_usb(2e6), _no_limit),
 )
-# Not among them: split reads. transport/usb.py read() hands back a view of its whole 8 MiB read
-# buffer, so every short chunk of a download pins 8 MiB until the container is joined (3.4 GiB at
-# the peak of one 46 MiB ARW in 100 kB chunks): a driver bug to fix first.
 
 
 @dataclass
@@ -214,6 +227,17 @@ class _Rig:
             time.sleep(0.005)  # polling a snapshot; the deadline is the only hope
         raise TimeoutError(f"the soak stalled; last snapshot: {self.worker.snapshot()}")
 
+    def restore(self, fault: Fault | None) -> None:
+        """Switch the camera back on and plug it back in, wait until everything has settled,
+        then end the fault's link condition (it lasts one frame)."""
+        if not self.camera.powered:
+            self.camera.power_on()
+        if not self.camera.attached:
+            self.camera.replug()
+        self.wait_for(self.settled)
+        if fault is not None and fault.disarm is not None:
+            fault.disarm(self.camera)
+
     def settled(self, snap: CameraSnapshot) -> bool:
         """Online, idle or failed, the camera's buffer empty, nothing half-saved."""
         return (
@@ -244,6 +268,7 @@ def run_soak(frames: int, seed: int, folder: Path, model: str = "ILCE-7M3", keep
     try:
         rig.worker.connect()
         for frame in range(1, frames + 1):
+            fault = None
             if frame == next_fault:
                 fault = rng.choice(FAULTS)
                 fault.arm(rig.camera)
@@ -252,9 +277,7 @@ def run_soak(frames: int, seed: int, folder: Path, model: str = "ILCE-7M3", keep
             rig.wait_for(lambda s: s.state in (CameraState.IDLE, CameraState.ERROR))
             rig.worker.start_exposure(ExposureRequest(rng.choice((0.5, 1.0, 2.0, 30.0))))
             rig.wait_for(lambda s: s.state in (CameraState.IDLE, CameraState.ERROR))
-            if not rig.camera.attached:
-                rig.camera.replug()
-            rig.wait_for(rig.settled)
+            rig.restore(fault)
             if not rig.worker.alive:
                 deaths += 1
                 break

@@ -40,7 +40,7 @@ from alpaca_sony.sony.capture import (
     shutter_ladder,
 )
 from alpaca_sony.sony.props import PropertyTable
-from alpaca_sony.sony.protocol import DownloadedFile
+from alpaca_sony.sony.protocol import DamagedDownload, DownloadedFile
 
 log = logging.getLogger(__name__)
 
@@ -182,13 +182,26 @@ class ExposureRunner:
         self.pending.evacuate(reason)
 
     def stage(
-        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
+        self,
+        model: str,
+        files: list[DownloadedFile],
+        exposure_s: float | None,
+        iso: int | None,
+        *,
+        damaged: bool = False,
     ) -> list[StagedFile]:
-        """Write the files of one shot to temporary files under one stem (not yet durable)."""
-        return self._stage_shot(model, files, exposure_s, iso)[0]
+        """Write the files of one shot to temporary files under one stem (not yet durable);
+        ``damaged`` files get a name that says so."""
+        return self._stage_shot(model, files, exposure_s, iso, damaged=damaged)[0]
 
     def _stage_shot(
-        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
+        self,
+        model: str,
+        files: list[DownloadedFile],
+        exposure_s: float | None,
+        iso: int | None,
+        *,
+        damaged: bool = False,
     ) -> tuple[list[StagedFile], list[str]]:
         """:meth:`stage`, and the names the shot's files are saved under."""
         folder = self._usable_folder()
@@ -202,6 +215,8 @@ class ExposureRunner:
                 continue
             facts = ShotFacts(model, file.info.sequence_number, exposure_s or 0.0, iso, when)
             stem = file_stem(facts) if exposure_s is not None else file_stem(facts) + "_recovered"
+            if damaged:
+                stem = file_stem(facts) + "_damaged"
             name = file.info.filename
             extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
             names.append(file_name(stem, extension))
@@ -313,6 +328,8 @@ class ExposureRunner:
             result = self._expose_with_af_retry(capture, plan, table, control, on_phase)
         except CaptureAborted:
             return self._aborted_before_shot(status, recovered)
+        except DamagedDownload as exc:
+            raise self._keep_damaged(model_name, exc) from exc
         actual = result.ended_at - result.started_at
         status = replace(
             status,
@@ -364,6 +381,24 @@ class ExposureRunner:
         if self.originals is None:
             return f"the {what} was not saved (saving originals is off)"
         return f"the {what} was not saved (see the server log)"
+
+    def _keep_damaged(self, model: str, exc: DamagedDownload) -> CameraError:
+        """Save what arrived of a damaged file under a name that says so; the error to report.
+
+        The camera no longer holds the file, so these bytes are all that is left of the shot:
+        kept for inspection, never decoded or named as a good frame.
+        """
+        staged, names = self._stage_shot(model, [exc.file], None, None, damaged=True)
+        saved = self.commit(staged)
+        kept = (
+            f"what arrived is saved as {saved[-1]}, not as a frame"
+            if saved
+            else self._original_note(saved, names, "damaged file")
+        )
+        return CameraError(
+            f"the camera sent a damaged image and no longer holds it ({exc}): {kept}; take the "
+            "exposure again, and if this repeats try another USB cable or port"
+        )
 
     @staticmethod
     def _aborted_before_shot(status: ExposureStatus, recovered: list[Path]) -> ExposureOutcome:

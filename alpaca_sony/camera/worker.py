@@ -37,7 +37,13 @@ from alpaca_sony.camera.state import (
     LatestImage,
 )
 from alpaca_sony.clock import Clock
-from alpaca_sony.errors import AlpacaSonyError, CameraError, TransportError
+from alpaca_sony.errors import (
+    AlpacaSonyError,
+    CameraError,
+    MalformedData,
+    TransportError,
+    TransportTimeout,
+)
 from alpaca_sony.sony.capture import CaptureSequence
 from alpaca_sony.sony.codes import SonyProp
 from alpaca_sony.sony.props import PropertyTable
@@ -457,6 +463,8 @@ class DeviceWorker:
             action()
         except TransportError as exc:
             self._lost(exc)
+        except MalformedData as exc:
+            self._resync(exc)
         except AlpacaSonyError as exc:
             log.warning("%s failed: %s", what, exc)
             self._publish(message=str(exc))
@@ -581,12 +589,43 @@ class DeviceWorker:
 
     def _lost(self, exc: TransportError) -> None:
         log.warning("lost the camera: %s", exc)
+        hint = ""
+        if isinstance(exc, TransportTimeout):
+            # A transfer cut short by its timeout leaves the rest of its container queued in
+            # the camera, where the next session's first read would start: clear it first.
+            self._reset_device()
+            hint = "; if this repeats, plug the camera straight into a USB 2 or 3 port"
         self._drop_camera()
         self._fail(
             f"the camera connection was lost ({exc}); reconnecting, and any image still in "
-            "the camera will be downloaded and saved",
+            f"the camera will be downloaded and saved{hint}",
             online=False,
         )
+
+    def _resync(self, exc: MalformedData) -> None:
+        """Bytes that form no valid container: the stream is out of step, and every later
+        read would start inside the rest. A PTP Device Reset (class request 0x66) makes the
+        camera drop what it still queues, as libgphoto2 does when a session meets an I/O error
+        (library.c camera_init: "Try whacking PTP device"; sony-ptp.md 14.7). Our connect reads
+        DeviceInfo before OpenSession, so without it the reconnect would read that rest too.
+        Then the worker reconnects and recovers what the camera holds."""
+        log.warning("the camera's data made no sense: %s", exc)
+        self._reset_device()
+        self._drop_camera()
+        self._fail(
+            f"the camera sent data the server could not read ({exc}); reconnecting, and any "
+            "image still in the camera will be downloaded and saved",
+            online=False,
+        )
+
+    def _reset_device(self) -> None:
+        camera = self._camera
+        if camera is None:
+            return
+        try:
+            camera.session.transport.device_reset()
+        except AlpacaSonyError as exc:
+            log.debug("the PTP Device Reset failed too: %s", exc)
 
     def _fail(self, cause: str, **changes: Any) -> None:
         self._publish_exposure(lambda: self._exposure.fail(cause), message=cause, **changes)
@@ -623,6 +662,8 @@ class DeviceWorker:
             run()
         except TransportError as exc:
             self._lost(exc)
+        except MalformedData as exc:
+            self._resync(exc)
         except AlpacaSonyError as exc:
             log.warning("exposure failed: %s", exc)
             self._fail(str(exc))

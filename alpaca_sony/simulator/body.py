@@ -280,6 +280,19 @@ class SimulatedBody:
             self._s2_down = False
             self._set(SonyProp.FOCUS_INDICATION, 1)
 
+    def power_off(self) -> None:
+        """Switched off: any exposure ends now and every shot is finished into the buffer,
+        which keeps its images until they are downloaded (see SimulatedCamera.power_off)."""
+        with self._lock:
+            self.advance()
+            now = self.clock.monotonic()
+            self._burst_left = 0
+            self._end_exposure(now)
+            for ready_at, shot in sorted(self._processing, key=lambda p: p[0]):
+                self._processing.remove((ready_at, shot))
+                self._deliver(shot)
+            self.advance()
+
     # -- time ------------------------------------------------------------------------------------
 
     def advance(self) -> None:
@@ -594,6 +607,21 @@ class SimulatedBody:
                 self.shots.append(shot)
                 self._deliver(shot)
             self.advance()
+
+    def fill_buffer(self) -> int:
+        """Fill the buffer with images nobody downloaded; returns how many were added.
+
+        An earlier host that never downloaded (a crash, a cancelled capture) leaves them; when
+        full "the camera freezes with the saving indicator on" and takes no picture until they
+        are downloaded (sony-ptp.md 6.1 [BLOG] part 3, 8 row 6, 12.8); libgphoto2 library.c
+        camera_sony_capture: "It may even accumulate so we will get images from history".
+        """
+        with self._lock:
+            self.advance()
+            waiting = {f.shot.number for f in self.buffer} | {s.number for _, s in self._processing}
+            missing = max(0, self.settings.buffer_capacity_shots - len(waiting))
+            self.preload_stale_images(missing)
+            return missing
 
     def add_empty_object(self) -> None:
         """An entry that GetObjectInfo describes with size 0: nothing to fetch (libgphoto2)."""

@@ -24,7 +24,7 @@ from alpaca_sony.ptp.datasets import DeviceInfo, ObjectInfo
 from alpaca_sony.ptp.datatypes import Writer
 from alpaca_sony.simulator.bodies import UNKNOWN_BODY_PID
 from alpaca_sony.simulator.body import BOOT_PAUSE_S, BodySettings, SimulatedBody
-from alpaca_sony.simulator.faults import FaultPlan
+from alpaca_sony.simulator.faults import CORRUPT_BYTES, CORRUPT_SHORT, CORRUPT_TYPE, FaultPlan
 from alpaca_sony.simulator.images import live_view_jpeg
 from alpaca_sony.simulator.profile import BodyProfile
 from alpaca_sony.simulator.report import load_report, parse_report
@@ -50,6 +50,7 @@ _MTP_OPERATIONS = (0x9801, 0x9802, 0x9803, 0x9805)
 _NOTCH_CONTROLS = {SonyProp.SHUTTER_SPEED, SonyProp.ISO, SonyProp.F_NUMBER, SonyProp.EXPOSURE_BIAS}
 _LIVE_VIEW_MIN_INTERVAL_S = 1 / 30
 _EXTRA_CONTROLS = (SonyControl.REQUEST_ONE_SHOOTING, SonyControl.NEAR_FAR)
+_CORRUPT_BYTES = 4096  # how much of a data phase a corruption fault damages
 
 
 @dataclass
@@ -94,7 +95,10 @@ class SimulatedCamera:
         )
         self._lock = threading.RLock()
         self._containers: dict[int, bytearray] = {}
-        self._attached = True
+        self._attached = True  # the cable is in
+        self._powered = True  # the power switch is on
+        self._replug_at: float | None = None  # the cable goes back in then (simulator clock)
+        self.replug_after_s: float | None = None  # the next unplug plugs back after this long
         self.device_resets = 0  # PTP Device Reset class requests (or port resets) seen
         self._reset_usb_state()
         self.operations_seen: list[int] = []
@@ -124,7 +128,9 @@ class SimulatedCamera:
 
     @property
     def attached(self) -> bool:
-        return self._attached
+        with self._lock:
+            self._plug_back_if_due()
+            return self._attached and self._powered
 
     def write_bulk(self, data: bytes) -> None:
         with self._lock:
@@ -189,6 +195,11 @@ class SimulatedCamera:
                     transfer.on_complete()
             return chunk  # type: ignore[return-value]  # a memoryview: the seam copies it once
 
+    def bulk_in_seconds(self, count: int) -> float:
+        """How long ``count`` bytes of bulk IN take on this camera's link (FaultPlan.slow_usb)."""
+        rate = self.faults.usb_bytes_per_s
+        return count / rate if rate else 0.0
+
     def read_interrupt(self, size: int) -> bytes | None:
         with self._lock:
             self._require_attached()
@@ -223,6 +234,33 @@ class SimulatedCamera:
         """Plug the cable back in: a fresh USB session with the same body."""
         with self._lock:
             self._attached = True
+            self._replug_at = None
+            self._reset_usb_state()
+
+    @property
+    def powered(self) -> bool:
+        with self._lock:
+            return self._powered
+
+    def power_off(self) -> None:
+        """Switch the body off: the USB device vanishes, the photo buffer stays.
+
+        libgphoto2 camlibs/ptp2/library.c camera_sony_capture: "Camera on-off does not delete
+        RAM. Just USB reconnection helps."; sony-ptp.md 6.1: undownloaded images survive
+        power-cycling. The frame being exposed is finished into that buffer first (our
+        assumption: the power switch is a request the body completes its write before obeying).
+        """
+        with self._lock:
+            if self._powered:
+                log.info("simulated camera switched off")
+            self._powered = False
+            self.body.power_off()
+            self._link_down()
+
+    def power_on(self) -> None:
+        """Switch the body on: it enumerates again and needs a new session and handshake."""
+        with self._lock:
+            self._powered = True
             self._reset_usb_state()
 
     def queue_raw_transfer(self, data: bytes | bytearray | memoryview) -> None:
@@ -240,12 +278,27 @@ class SimulatedCamera:
         if self._attached:
             log.info("simulated cable pulled")
         self._attached = False
+        if self.replug_after_s is not None:
+            self._replug_at = self.clock.monotonic() + self.replug_after_s
+            self.replug_after_s = None
+        self._link_down()
+
+    def _link_down(self) -> None:
         self.body.usb_gone()
         self._in.clear()
         self._out.clear()
 
+    def _plug_back_if_due(self) -> None:
+        due = self._replug_at
+        if due is not None and self.clock.monotonic() >= due:
+            log.info("simulated cable plugged back in")
+            self._replug_at = None
+            self._attached = True
+            self._reset_usb_state()
+
     def _require_attached(self) -> None:
-        if not self._attached:
+        self._plug_back_if_due()
+        if not (self._attached and self._powered):
             raise UsbNoDevice("the simulated camera is disconnected")
 
     # -- containers ------------------------------------------------------------------------------
@@ -306,6 +359,9 @@ class SimulatedCamera:
 
     def _run(self, code: int, tid: int, params: tuple[int, ...], data: bytes | None) -> None:
         self.wire_log.append((code, params, data))
+        if self.faults.take_power_off():
+            self.power_off()
+            return
         busy, silent, disconnect_at = self.faults.on_command(code)
         if disconnect_at == -1:
             self._unplug()
@@ -466,9 +522,16 @@ class SimulatedCamera:
         if file is None:
             return ResponseCode.INVALID_OBJECT_HANDLE
         container = self._container(file)
-        if self.faults.take_short_object():
-            container = container[: max(HEADER_SIZE, len(container) - 4096)]
+        corruption = self.faults.take_corruption()
+        if corruption == CORRUPT_SHORT:
+            container = container[: max(HEADER_SIZE, len(container) - _CORRUPT_BYTES)]
+        elif corruption == CORRUPT_BYTES:
+            container = bytearray(container)  # the held copy stays intact
+            garbled = slice(HEADER_SIZE, HEADER_SIZE + _CORRUPT_BYTES)
+            container[garbled] = bytes(b ^ 0xFF for b in container[garbled])
         container[:HEADER_SIZE] = pack_header(len(container), ContainerType.DATA, code, tid)
+        if corruption == CORRUPT_TYPE:
+            container[4:6] = bytes(2)  # type 0: no PTP container type
 
         def transferred() -> None:
             # The file leaves the buffer only once every byte went over the cable, and its

@@ -10,6 +10,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# How a GetObject data phase can arrive damaged (FaultPlan.corrupt_download):
+CORRUPT_SHORT = "short"  # 4 KiB fewer bytes than its ObjectInfo announced
+CORRUPT_TYPE = "type"  # the container's type field is 0, no PTP container type
+CORRUPT_BYTES = "bytes"  # framing intact, the file's first 4 KiB garbled (its TIFF header)
+CORRUPTIONS = {
+    CORRUPT_SHORT: "4 KiB shorter than its ObjectInfo size",
+    CORRUPT_TYPE: "in a container of no PTP type",
+    CORRUPT_BYTES: "with its first 4 KiB garbled",
+}
+
 
 @dataclass
 class _Counted:
@@ -34,6 +44,7 @@ class FaultPlan:
     _stuck: list[_Counted] = field(default_factory=list)
     _disconnects: list[_Disconnect] = field(default_factory=list)
     _disconnects_when: list[Callable[[], bool]] = field(default_factory=list)
+    _power_offs_when: list[Callable[[], bool]] = field(default_factory=list)
     _stray_zlps: int = 0
     _af_misses: int = 0
     _stalls: int = 0
@@ -41,7 +52,9 @@ class FaultPlan:
     split_read_bytes: int | None = None
     host_crashed: bool = False  # OpenSession fails until a PTP Device Reset
     processing_hidden: bool = False  # 0xD215 reads 0 (not 1) while an image is produced
-    _short_objects: int = 0
+    _corruptions: list[str] = field(default_factory=list)  # kinds, for the next GetObjects
+    # The link's bulk IN rate (a USB 1.1 port, a long hub chain); None: as fast as the bus.
+    usb_bytes_per_s: float | None = None
     _operation_counts: dict[int, int] = field(default_factory=dict)
 
     # -- arming ----------------------------------------------------------------------------
@@ -79,6 +92,23 @@ class FaultPlan:
         with self._lock:
             self._disconnects_when.append(condition)
         return self
+
+    def power_off_when(self, condition: Callable[[], bool]) -> FaultPlan:
+        """Switch the camera off at the first command that arrives while ``condition()`` holds."""
+        with self._lock:
+            self._power_offs_when.append(condition)
+        return self
+
+    def take_power_off(self) -> bool:
+        """True if the camera should switch itself off now (a power_off_when condition holds)."""
+        with self._lock:
+            conditions = list(self._power_offs_when)
+        met = next((c for c in conditions if c()), None)  # conditions take the body's lock
+        with self._lock:
+            if met is not None and met in self._power_offs_when:
+                self._power_offs_when.remove(met)
+                return True
+            return False
 
     def stray_zero_length_packets(self, count: int = 1) -> FaultPlan:
         """Send ``count`` unexpected zero-length packets before the next transfers."""
@@ -145,17 +175,29 @@ class FaultPlan:
 
     def short_object(self, times: int = 1) -> FaultPlan:
         """The next ``times`` GetObject data phases are shorter than their ObjectInfo size."""
+        return self.corrupt_download(CORRUPT_SHORT, times)
+
+    def corrupt_download(self, kind: str, times: int = 1) -> FaultPlan:
+        """The next ``times`` GetObject data phases arrive damaged, one of CORRUPTIONS.
+
+        The camera believes it sent the file whole, so it drops it from its buffer as after
+        any GetObject (sony-ptp.md 6.5): what the host received is the only copy left.
+        """
+        if kind not in CORRUPTIONS:
+            raise ValueError(f"unknown corruption {kind!r}; known: {sorted(CORRUPTIONS)}")
         with self._lock:
-            self._short_objects += times
+            self._corruptions.extend([kind] * times)
         return self
 
-    def take_short_object(self) -> bool:
-        """True if this GetObject should send fewer bytes than announced."""
+    def take_corruption(self) -> str | None:
+        """How this GetObject's data phase is damaged, or None."""
         with self._lock:
-            if self._short_objects > 0:
-                self._short_objects -= 1
-                return True
-            return False
+            return self._corruptions.pop(0) if self._corruptions else None
+
+    def slow_usb(self, bytes_per_s: float | None) -> FaultPlan:
+        """Bulk IN delivers at most ``bytes_per_s`` on the simulator's clock (None: no limit)."""
+        self.usb_bytes_per_s = bytes_per_s
+        return self
 
     # -- queried by the simulator ------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import array
 import errno
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from alpaca_sony.simulator.usb_device import (
     LIBUSB_ERROR_OVERFLOW,
     LIBUSB_ERROR_PIPE,
     LIBUSB_ERROR_TIMEOUT,
+    SlowLink,
     UsbFault,
     UsbFunction,
     UsbIdentity,
@@ -280,7 +281,8 @@ class SimulatorBackend(usb.backend.IBackend):  # type: ignore[misc]
         self, dev_handle: _Handle, ep: int, intf: int, buff: array.array[int], timeout: int
     ) -> int:
         function = self._check(dev_handle)
-        return self._read(function.read_bulk, buff, timeout)
+        pace = function.bulk_in_seconds if isinstance(function, SlowLink) else None
+        return self._read(function.read_bulk, buff, timeout, pace)
 
     def intr_read(
         self, dev_handle: _Handle, ep: int, intf: int, buff: array.array[int], timeout: int
@@ -328,8 +330,15 @@ class SimulatorBackend(usb.backend.IBackend):  # type: ignore[misc]
     def _timeout_s(timeout_ms: int) -> float:
         return timeout_ms / 1000.0 if timeout_ms > 0 else 3600.0
 
-    def _read(self, source: Any, buff: array.array[int], timeout: int) -> int:
-        deadline = self._clock.monotonic() + self._timeout_s(timeout)
+    def _read(
+        self,
+        source: Any,
+        buff: array.array[int],
+        timeout: int,
+        pace: Callable[[int], float] | None = None,
+    ) -> int:
+        asked_at = self._clock.monotonic()
+        deadline = asked_at + self._timeout_s(timeout)
         view = memoryview(buff).cast("B")
         while True:
             try:
@@ -340,12 +349,27 @@ class SimulatorBackend(usb.backend.IBackend):  # type: ignore[misc]
                 raise usb_error(fault.libusb_code) from None
             if chunk is not None:
                 count = len(chunk)
+                if pace is not None:
+                    self._cross_slow_link(asked_at + pace(count), deadline)
                 view[:count] = chunk
                 return count
             remaining = deadline - self._clock.monotonic()
             if remaining <= 0:
                 raise usb_error(LIBUSB_ERROR_TIMEOUT)
             self._clock.sleep(min(remaining, self._poll_interval_s))
+
+    def _cross_slow_link(self, due: float, deadline: float) -> None:
+        """Wait until a paced transfer's last byte arrived; past the deadline it times out.
+
+        As with libusb, a transfer that times out is cancelled with its bytes: they left the
+        device, so the rest of the container follows in the next read.
+        """
+        now = self._clock.monotonic()
+        if due > deadline:
+            self._clock.sleep(max(0.0, deadline - now))
+            raise usb_error(LIBUSB_ERROR_TIMEOUT)
+        if due > now:
+            self._clock.sleep(due - now)
 
     @staticmethod
     def _string_descriptor(identity: UsbIdentity, index: int) -> bytes:

@@ -9,7 +9,7 @@ and the seam decides how long to wait (that is where USB timeouts live).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # libusb error codes, used by both seams to report faults the way the real stack does.
 LIBUSB_ERROR_IO = -1
@@ -106,4 +106,13 @@ class UsbFunction(Protocol):
 
     def reset(self) -> None:
         """The host reset the device (PTP class request 0x66 or a USB port reset)."""
+        ...
+
+
+@runtime_checkable
+class SlowLink(Protocol):
+    """A device whose link is slower than the bus: the seam paces its bulk IN transfers."""
+
+    def bulk_in_seconds(self, count: int) -> float:
+        """How long ``count`` bytes of bulk IN take to cross the link (0: no limit)."""
         ...

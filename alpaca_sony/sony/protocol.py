@@ -94,6 +94,18 @@ class DownloadedFile:
         return self.data.head(4) == b"II*\x00"
 
 
+class DamagedDownload(MalformedData):
+    """A file arrived with another size than its ObjectInfo announced; ``file`` holds what came.
+
+    The camera drops a file once it has sent it (sony-ptp.md 6.5), so these bytes may be the
+    only copy left: the caller keeps them, marked damaged, and says so.
+    """
+
+    def __init__(self, message: str, file: DownloadedFile):
+        super().__init__(message)
+        self.file = file
+
+
 class SonyCamera:
     """A Sony body in PC Remote mode, driven through one PTP session."""
 
@@ -377,7 +389,8 @@ class SonyCamera:
         comment; INDIGO and the DLL skip GetObject then, sony-ptp.md 14.9).
 
         Raises:
-            MalformedData: the camera sent a different number of bytes than ObjectInfo announced.
+            DamagedDownload: the camera sent a different number of bytes than ObjectInfo
+                announced (what arrived is in the exception).
         """
         info = self.get_object_info(handle)
         if info.compressed_size == 0:
@@ -385,9 +398,10 @@ class SonyCamera:
             return None
         _, payload = self.call(OpCode.GET_OBJECT, (handle,))
         if len(payload) != info.compressed_size:
-            raise MalformedData(
+            raise DamagedDownload(
                 f"{info.filename}: camera sent {len(payload)} bytes, ObjectInfo said "
-                f"{info.compressed_size}"
+                f"{info.compressed_size}",
+                DownloadedFile(info, payload),
             )
         log.info("downloaded %s (%d bytes)", info.filename, len(payload))
         return DownloadedFile(info, payload)

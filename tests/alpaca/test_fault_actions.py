@@ -137,10 +137,22 @@ def test_names_are_case_insensitive_unknown_is_0x40c_bad_parameters_0x401(
         ("simstaleimage", "-1"),
         ("SimLongExposureNR", "maybe"),
         ("simreplug", "now"),
+        ("simunplugduringexposure", "-5"),
+        ("simunplugduringexposure", "soon"),
+        ("SimPowerOff", "now"),
+        ("simpoweron", "1"),
+        ("simbufferfull", "3"),
+        ("simcorruptdownload", "everything"),
+        ("SimSlowUSB", ""),
+        ("simslowusb", "fast"),
+        ("simslowusb", "-1"),
+        ("simslowusb", "5000"),
     ]:
         reply = _action(api, name, parameters)
         assert reply["ErrorNumber"] == 0x401, (name, parameters, reply)
         assert "give" in reply["ErrorMessage"] or "no parameters" in reply["ErrorMessage"]
+    assert api.camera.attached and api.camera.faults.usb_bytes_per_s is None
+    assert api.camera.faults.take_corruption() is None and not api.camera.body.buffer
     # Nothing was armed: the next exposure meets no busy answer and no stale image.
     caplog.set_level(logging.DEBUG, logger="alpaca_sony.sony.protocol")
     _expose(api)
@@ -269,4 +281,179 @@ def test_long_exposure_noise_reduction_dark_frame_is_waited_for(
     assert len(api.camera.body.shots) == 1
     _all_on_disk_once(api, tmp_path)
     assert "is off" in _armed(api, "simlongexposurenr", "off")
+    _still_works(api, tmp_path)
+
+
+def test_camera_switched_off_mid_exposure_keeps_the_shot_for_after_power_on(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """Switched off during a BULB hold: the USB device vanishes, the shot stays in the body's
+    buffer through the power cycle (libgphoto2: "Camera on-off does not delete RAM") and is
+    downloaded once the camera is back on."""
+    api = fault_api(real_wait_s=5.0)  # the BULB hold blocks in real time: time to switch off
+    api.connect()
+    _expose(api, 60.0)
+    _wait(api.clock.waiting.is_set, "the BULB hold")
+    assert "switched off" in _armed(api, "SimPowerOff")
+    assert not api.camera.attached
+    _wait(lambda: api.value("camerastate") == ERROR, "the exposure fails")
+    assert "connection was lost" in _message(api)
+    # While it is off the worker keeps trying and says what to do; the shot waits in the body.
+    _wait(lambda: "switch the camera on" in _message(api), "a reconnect attempt fails")
+    assert "connection was lost" in _message(api)
+    assert len(api.camera.body.shots) == 1 and len(api.camera.body.buffer) == 1
+    assert not list((tmp_path / "orig").glob("*.ARW"))
+    assert "reconnects" in _armed(api, "simpoweron")
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+    assert _message(api) == ""
+
+
+def test_replug_while_switched_off_needs_power_on(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    _armed(api, "simpoweroff")
+    assert "simpoweron" in _armed(api, "simreplug")
+    assert not api.camera.attached
+    _wait(lambda: "switch the camera on" in _message(api), "a reconnect attempt fails")
+    _armed(api, "simpoweron")
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _still_works(api, tmp_path)
+
+
+def test_unplug_during_exposure_plugs_back_after_n_seconds_on_the_clock(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    assert "5 s later" in _armed(api, "simunplugduringexposure", "5")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the exposure fails")
+    # Real time passes, the simulator's clock does not: the cable stays out.
+    _wait(lambda: "waiting for the camera" in _message(api), "a reconnect attempt fails")
+    assert not api.camera.attached
+    api.clock.advance(5.0)
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    _wait(lambda: not api.camera.body.exposing and len(api.camera.body.shots) == 1, "the shot")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+    assert _message(api) == ""
+
+
+def test_buffer_full_of_old_images_is_emptied_before_the_next_shot(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """A body whose buffer is full takes no picture (sony-ptp.md 6.1, 8 row 6): the server
+    downloads and saves every old image, then the client gets its own frame."""
+    api = fault_api(buffer_capacity_shots=3)
+    api.connect()
+    assert "3 old image(s)" in _armed(api, "SimBufferFull")
+    _expose(api)
+    api.wait_image()
+    assert api.value("camerastate") == IDLE and _message(api) == ""
+    assert api.value("lastexposureduration") == pytest.approx(2.0)  # not a 10 s old one
+    assert api.camera.body.refusals == []  # never pressed while the buffer was full
+    _all_on_disk_once(api, tmp_path)
+    assert len(_originals(tmp_path)) == 4
+    recovered = [p for p in (tmp_path / "orig").glob("*.ARW") if "_recovered" in p.name]
+    assert len(recovered) == 3
+
+
+def _download_seconds(api: Api, tmp_path: Path, seconds: float) -> float:
+    """Simulator-clock seconds one exposure of ``seconds`` spends beyond its exposure time."""
+    start = api.clock.monotonic()
+    _expose(api, seconds)
+    api.wait_image()
+    return api.clock.monotonic() - start - seconds
+
+
+def test_slow_usb_is_waited_for_and_full_speed_comes_back(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    assert "2 MB/s" in _armed(api, "SimSlowUSB", "2")
+    slow = _download_seconds(api, tmp_path, 1.0)
+    assert api.value("camerastate") == IDLE and _message(api) == ""
+    _all_on_disk_once(api, tmp_path)
+    size = next((tmp_path / "orig").glob("*.ARW")).stat().st_size
+    assert slow >= size / 2e6  # every byte crossed the link at 2 MB/s
+    assert "full speed" in _armed(api, "simslowusb", "off")
+    assert _download_seconds(api, tmp_path, 1.0) < size / 2e6 / 4
+    _all_on_disk_once(api, tmp_path)
+
+
+def test_usb_too_slow_for_a_read_times_out_and_the_image_waits_in_the_camera(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """At 0.5 MB/s one read of the download cannot finish within its timeout: the exposure
+    fails saying so, the image stays in the camera, and once the link is fast again the worker
+    (after a PTP Device Reset clears the cut-off transfer) downloads it."""
+    api = fault_api()
+    api.connect()
+    _armed(api, "simslowusb", "0.5")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download times out")
+    assert "timed out" in _message(api) and "USB 2 or 3 port" in _message(api)
+    assert len(api.camera.body.buffer) == 1
+    _armed(api, "simslowusb", "0")
+    _all_on_disk_once(api, tmp_path)
+    _still_works(api, tmp_path)
+
+
+def test_corrupt_download_garbled_bytes_keep_the_original_and_say_it_cannot_be_decoded(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """Framing intact, the file's TIFF header garbled: the camera has dropped its copy, so the
+    bytes that arrived are saved once, and the client is told the frame could not be decoded."""
+    api = fault_api()
+    api.connect()
+    assert "garbled" in _armed(api, "SimCorruptDownload")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the decode fails")
+    message = _message(api)
+    assert "could not decode" in message and "the original is saved as" in message
+    assert not api.value("imageready")
+    _all_on_disk_once(api, tmp_path)
+    saved = next((tmp_path / "orig").glob("*.ARW"))
+    assert str(saved) in message and saved.read_bytes()[:4] != b"II*\x00"  # what arrived
+    _still_works(api, tmp_path)
+
+
+def test_corrupt_download_bad_container_type_resets_and_recovers_the_image(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """A data phase in a container of no PTP type: the stream is out of step, so the worker
+    resets the device and reconnects; the camera never finished sending, so it still holds the
+    image, which is then downloaded once."""
+    api = fault_api()
+    api.connect()
+    _armed(api, "simcorruptdownload", "TYPE")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download fails")
+    assert "could not read" in _message(api)
+    _wait(lambda: api.device.worker.snapshot().online, "the worker reconnects")
+    assert api.camera.device_resets >= 1
+    _all_on_disk_once(api, tmp_path)
+    assert not api.value("imageready")  # a recovered image is saved, not handed out
+    _still_works(api, tmp_path)
+
+
+def test_corrupt_download_shorter_than_announced_is_kept_as_damaged_not_as_a_frame(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = fault_api()
+    api.connect()
+    _armed(api, "simcorruptdownload", "short")
+    _expose(api)
+    _wait(lambda: api.value("camerastate") == ERROR, "the download fails")
+    message = _message(api)
+    assert "damaged" in message and "take the exposure again" in message
+    assert not api.value("imageready")
+    (damaged,) = (tmp_path / "orig").glob("*.ARW")
+    assert "_damaged" in damaged.name and str(damaged) in message
+    _all_on_disk_once(api, tmp_path)  # what is left of the shot, once
     _still_works(api, tmp_path)
