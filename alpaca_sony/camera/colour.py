@@ -105,5 +105,5 @@ def colour_pass(colour: SensorColour, srgb: bool, use_camera_wb: bool) -> Colour
     if to_camera is None:
         log.info("no colour matrix is known for this body: sRGB output keeps camera primaries")
         return ColourPass(scales, None)
-    srgb_from_camera: Matrix = np.linalg.inv(to_camera)
+    srgb_from_camera = np.asarray(np.linalg.inv(to_camera), dtype=np.float64)
     return ColourPass(scales, srgb_from_camera)

@@ -244,7 +244,7 @@ def decode(
 
 def _libraw_rgb(raw: rawpy.RawPy, options: DecodeOptions) -> U16Array:
     """LibRaw's own demosaic (a named algorithm), linear 16-bit, full size."""
-    rgb: U16Array = raw.postprocess(
+    rgb = raw.postprocess(
         output_bps=16,
         gamma=(1, 1),
         no_auto_bright=True,
@@ -260,7 +260,7 @@ def _libraw_rgb(raw: rawpy.RawPy, options: DecodeOptions) -> U16Array:
         demosaic_algorithm=rawpy.DemosaicAlgorithm[options.algorithm],
         user_flip=0,
     )
-    return rgb
+    return np.asarray(rgb, dtype=np.uint16)  # output_bps 16: already uint16, not copied
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,16 @@ never a second full RGB image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from alpaca_sony.camera.binning import average_bins
+
+# OpenCV's stubs lack the overloads that take a per-channel Scalar (a tuple) as an operand.
+_opencv: Any = cv2
 
 U16Array = npt.NDArray[np.uint16]
 FloatMatrix = npt.NDArray[np.float64]
@@ -82,21 +86,20 @@ def balance(
     nearest (LibRaw truncates: half an output step lower, on average).
     """
     rows, columns = mosaic.shape
-    if len(set(site_black)) == 1:
-        cv2.subtract(mosaic, site_black[0], dst=mosaic)  # saturates at 0
-        site_black = (0, 0, 0, 0)
     paired = columns // 2 * 2
-    # Each row as a two-channel image (its two sites), every other row: OpenCV scales both
-    # sites of a row in one saturating pass, in place.
+    # Each row as a two-channel image (its two sites), every other row: OpenCV subtracts and
+    # scales both sites of a row in one saturating pass each, in place.
     pairs = mosaic[:, :paired].reshape(rows, paired // 2, 2)
     for parity in (0, 1):
+        first, second = 2 * parity, 2 * parity + 1
         rows_of_parity = pairs[parity::2]
-        black = (site_black[2 * parity], site_black[2 * parity + 1], 0, 0)
-        if any(black):
-            cv2.subtract(rows_of_parity, black, dst=rows_of_parity)
-        scale = (site_scale[2 * parity], site_scale[2 * parity + 1], 0, 0)
-        cv2.multiply(rows_of_parity, scale, dst=rows_of_parity)
-    if paired < columns:  # an odd last column: sites 0 and 2 of the pattern
+        _opencv.subtract(
+            rows_of_parity, (site_black[first], site_black[second], 0, 0), dst=rows_of_parity
+        )
+        _opencv.multiply(
+            rows_of_parity, (site_scale[first], site_scale[second], 0, 0), dst=rows_of_parity
+        )
+    if paired < columns:  # an odd last column holds sites 0 and 2 of the pattern
         for parity in (0, 1):
             column = mosaic[parity::2, -1]
             black, scale = site_black[2 * parity], site_scale[2 * parity]
@@ -154,7 +157,7 @@ def demosaic(
                 cv2.transform(part, transform, dst=rows_out)  # rounds and saturates
         else:
             converted = part if transform is None else cv2.transform(part, transform)
-            rows_out[...] = average_bins(converted, bin0, bin1)
+            rows_out[...] = average_bins(np.asarray(converted, dtype=np.uint16), bin0, bin1)
     return out
 
 
@@ -193,9 +196,9 @@ def superpixel(
         cells[..., 0] = site(red)
         np.add(site(green1), site(green2), out=cells[..., 1], dtype=np.float32)
         cells[..., 2] = site(blue)
-        converted = cv2.transform(cells, transform)
+        converted = np.asarray(cv2.transform(cells, transform), dtype=np.float32)
         np.clip(converted, 0, 65535, out=converted)
-        converted += 0.5
+        converted += np.float32(0.5)
         rounded: U16Array = converted.astype(np.uint16)
         at = start // bin0
         out[at : at + (stop - start) // bin0] = average_bins(rounded, bin0, bin1)
