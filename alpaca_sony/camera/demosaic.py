@@ -11,11 +11,12 @@ smaller of the two green gradients; on the transposed mosaic a tie between them 
 other way (about one pixel in 10^5 of pure noise, none on smooth images): an equally valid result.
 
 The mosaic is white-balanced in place first (:func:`balance`: LibRaw's order, see
-:mod:`alpaca_sony.camera.colour`). Then work goes in bands of rows (:data:`BAND_PIXELS` a band),
-each demosaiced with :data:`PAD` extra rows on either side so it equals the demosaic of the whole
-image, then colour-converted by ``cv2.transform`` (3x3 matrix, rounding and saturation to uint16 in
-the same pass) into its rows of the output. Peak memory is the mosaic, the output and one band,
-never a second full RGB image.
+:mod:`alpaca_sony.camera.colour`). A whole frame is demosaiced straight into the output and
+colour-converted there in place by ``cv2.transform`` (3x3 matrix, rounding and saturation to
+uint16 in the same pass). A subframe or a binned frame goes in bands of rows (:data:`BAND_PIXELS`
+a band), each demosaiced with :data:`PAD` extra rows on either side so it equals the demosaic of
+the whole image, then converted (and binned) into its rows of the output. Either way peak memory
+is the mosaic, the output and at most one band, never a second full RGB image.
 """
 
 from __future__ import annotations
@@ -141,6 +142,12 @@ def demosaic(
     rows = window.stop0 - window.start0
     columns = window.stop1 - window.start1
     out: U16Array = np.empty((rows // bin0, columns // bin1, 3), dtype=np.uint16)
+    if window == Window(0, mosaic.shape[0], 0, mosaic.shape[1]) and bin0 == bin1 == 1:
+        # The whole frame (the usual case): demosaic straight into the output, convert in place.
+        cv2.cvtColor(mosaic, code, dst=out)
+        if transform is not None:
+            cv2.transform(out, transform, dst=out)
+        return out
     step = _band_rows(mosaic.shape[1], 2 * bin0)
     for start in range(window.start0, window.stop0, step):
         stop = min(start + step, window.stop0)
@@ -161,6 +168,21 @@ def demosaic(
     return out
 
 
+def _cells(mosaic: U16Array, sites: tuple[int, int, int, int], dst: U16Array) -> None:
+    """Fill ``dst`` (cells, cells, 3) with R, the rounded mean of the greens, B of each cell."""
+
+    def site(index: int) -> U16Array:
+        return mosaic[index // 2 :: 2, index % 2 :: 2]
+
+    red, green1, green2, blue = sites
+    dst[..., 0] = site(red)
+    greens = np.add(site(green1), site(green2), dtype=np.uint32)
+    greens += 1
+    greens >>= 1
+    dst[..., 1] = greens
+    dst[..., 2] = site(blue)
+
+
 def superpixel(
     mosaic: U16Array, pattern: str, matrix: FloatMatrix | None, bin0: int = 1, bin1: int = 1
 ) -> U16Array:
@@ -173,33 +195,27 @@ def superpixel(
         bin0, bin1: average bins of cells along each axis (sizes in cells are multiples of them).
 
     Returns:
-        uint16 (rows / 2 / bin0, columns / 2 / bin1, 3), rounded half up, clipped to 0..65535.
+        uint16 (rows / 2 / bin0, columns / 2 / bin1, 3); the green mean rounded half up.
     """
     if pattern not in _PATTERNS:
         raise ValueError(f"not a Bayer pattern: {pattern!r}")
-    sites = {letter: [i for i, c in enumerate(pattern) if c == letter] for letter in "RGB"}
-    red, (green1, green2), blue = sites["R"][0], sites["G"], sites["B"][0]
-    # The greens go in as their sum: the matrix's green column is halved instead.
-    colour = np.eye(3) if matrix is None else matrix
-    transform = colour.astype(np.float32) * np.array([1.0, 0.5, 1.0], dtype=np.float32)
+    greens = [i for i, c in enumerate(pattern) if c == "G"]
+    sites = (pattern.index("R"), greens[0], greens[1], pattern.index("B"))
+    transform = None if matrix is None else matrix.astype(np.float32)
     cells0, cells1 = mosaic.shape[0] // 2, mosaic.shape[1] // 2
     out: U16Array = np.empty((cells0 // bin0, cells1 // bin1, 3), dtype=np.uint16)
-    step = _band_rows(mosaic.shape[1], bin0)
+    if bin0 == bin1 == 1:
+        _cells(mosaic, sites, out)
+        if transform is not None:
+            cv2.transform(out, transform, dst=out)
+        return out
+    step = _band_rows(cells1, bin0)
     for start in range(0, cells0, step):
         stop = min(start + step, cells0)
-        band = mosaic[2 * start : 2 * stop]
-
-        def site(index: int, rows: U16Array = band) -> U16Array:
-            return rows[index // 2 :: 2, index % 2 :: 2]
-
-        cells = np.empty((stop - start, cells1, 3), dtype=np.float32)
-        cells[..., 0] = site(red)
-        np.add(site(green1), site(green2), out=cells[..., 1], dtype=np.float32)
-        cells[..., 2] = site(blue)
-        converted = np.asarray(cv2.transform(cells, transform), dtype=np.float32)
-        np.clip(converted, 0, 65535, out=converted)
-        converted += np.float32(0.5)
-        rounded: U16Array = converted.astype(np.uint16)
+        band: U16Array = np.empty((stop - start, cells1, 3), dtype=np.uint16)
+        _cells(mosaic[2 * start : 2 * stop], sites, band)
+        if transform is not None:
+            cv2.transform(band, transform, dst=band)
         at = start // bin0
-        out[at : at + (stop - start) // bin0] = average_bins(rounded, bin0, bin1)
+        out[at : at + (stop - start) // bin0] = average_bins(band, bin0, bin1)
     return out
