@@ -41,9 +41,7 @@ def _runs(data: bytes, max_adu: int) -> dict[str, Callable[[], object]]:
         "rgb BILINEAR": lambda: decode(
             data, ReadoutMode.RGB, Subframe(), max_adu, DecodeOptions(algorithm="BILINEAR")
         ),
-        "rgb half (superpixel)": lambda: decode(
-            data, ReadoutMode.RGB_HALF, Subframe(), max_adu
-        ),
+        "rgb half (superpixel)": lambda: decode(data, ReadoutMode.RGB_HALF, Subframe(), max_adu),
         "rgb LibRaw AHD": lambda: decode(
             data, ReadoutMode.RGB, Subframe(), max_adu, DecodeOptions(algorithm="AHD")
         ),
