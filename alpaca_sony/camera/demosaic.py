@@ -11,12 +11,13 @@ smaller of the two green gradients; on the transposed mosaic a tie between them 
 other way (about one pixel in 10^5 of pure noise, none on smooth images): an equally valid result.
 
 The mosaic is white-balanced in place first (:func:`balance`: LibRaw's order, see
-:mod:`alpaca_sony.camera.colour`). A whole frame is demosaiced straight into the output and
-colour-converted there in place by ``cv2.transform`` (3x3 matrix, rounding and saturation to
-uint16 in the same pass). A subframe or a binned frame goes in bands of rows (:data:`BAND_PIXELS`
-a band), each demosaiced with :data:`PAD` extra rows on either side so it equals the demosaic of
-the whole image, then converted (and binned) into its rows of the output. Either way peak memory
-is the mosaic, the output and at most one band, never a second full RGB image.
+:mod:`alpaca_sony.camera.colour`). A whole frame in camera primaries is demosaiced straight into
+the output. Anything else goes in bands of rows (:data:`BAND_PIXELS` a band), each demosaiced
+with :data:`PAD` extra rows on either side so it equals the demosaic of the whole image, then
+colour-converted by ``cv2.transform`` (3x3 matrix, rounding and saturation to uint16 in the same
+pass; never in place, which OpenCV does 10x slower) and binned into its rows of the output.
+Either way peak memory is the mosaic, the output and at most one band, never a second full RGB
+image.
 """
 
 from __future__ import annotations
@@ -142,11 +143,10 @@ def demosaic(
     rows = window.stop0 - window.start0
     columns = window.stop1 - window.start1
     out: U16Array = np.empty((rows // bin0, columns // bin1, 3), dtype=np.uint16)
-    if window == Window(0, mosaic.shape[0], 0, mosaic.shape[1]) and bin0 == bin1 == 1:
-        # The whole frame (the usual case): demosaic straight into the output, convert in place.
+    whole = window == Window(0, mosaic.shape[0], 0, mosaic.shape[1]) and bin0 == bin1 == 1
+    if whole and transform is None:
+        # The whole frame in camera primaries (the default): demosaic straight into the output.
         cv2.cvtColor(mosaic, code, dst=out)
-        if transform is not None:
-            cv2.transform(out, transform, dst=out)
         return out
     step = _band_rows(mosaic.shape[1], 2 * bin0)
     for start in range(window.start0, window.stop0, step):
@@ -204,18 +204,19 @@ def superpixel(
     transform = None if matrix is None else matrix.astype(np.float32)
     cells0, cells1 = mosaic.shape[0] // 2, mosaic.shape[1] // 2
     out: U16Array = np.empty((cells0 // bin0, cells1 // bin1, 3), dtype=np.uint16)
-    if bin0 == bin1 == 1:
+    if bin0 == bin1 == 1 and transform is None:
         _cells(mosaic, sites, out)
-        if transform is not None:
-            cv2.transform(out, transform, dst=out)
         return out
     step = _band_rows(cells1, bin0)
     for start in range(0, cells0, step):
         stop = min(start + step, cells0)
         band: U16Array = np.empty((stop - start, cells1, 3), dtype=np.uint16)
         _cells(mosaic[2 * start : 2 * stop], sites, band)
-        if transform is not None:
-            cv2.transform(band, transform, dst=band)
         at = start // bin0
-        out[at : at + (stop - start) // bin0] = average_bins(band, bin0, bin1)
+        rows_out = out[at : at + (stop - start) // bin0]
+        if transform is not None and bin0 == bin1 == 1:
+            cv2.transform(band, transform, dst=rows_out)
+        else:
+            converted = band if transform is None else cv2.transform(band, transform)
+            rows_out[...] = average_bins(np.asarray(converted, dtype=np.uint16), bin0, bin1)
     return out
