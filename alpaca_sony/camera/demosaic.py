@@ -46,8 +46,6 @@ FAST_ALGORITHMS = (EDGE_AWARE, BILINEAR)
 PAD = 8
 BAND_PIXELS = 1 << 22  # ~4 M pixels: a 25 MB RGB band, a few bands for any sensor
 
-_PATTERNS = ("RGGB", "GRBG", "GBRG", "BGGR")
-
 
 @dataclass(frozen=True)
 class Window:
@@ -64,16 +62,18 @@ def transposed(pattern: str) -> str:
     return pattern[0] + pattern[2] + pattern[1] + pattern[3]
 
 
-def _bayer_code(pattern: str, algorithm: str) -> int:
-    """OpenCV's conversion code for a mosaic whose top-left 2x2 cell reads ``pattern``.
+# OpenCV names a Bayer code by the second row's second and third pixels (its documentation's
+# figure), not by the top-left cell: an RGGB mosaic is COLOR_BayerBG2RGB. (Newer releases add
+# COLOR_BayerRGGB2RGB for the same code; the old names work on every release.)
+_OPENCV_NAME = {"RGGB": "BG", "GRBG": "GB", "GBRG": "GR", "BGGR": "RG"}
 
-    The four-letter names (COLOR_BayerRGGB2RGB...) name the top-left cell itself, unlike the
-    older two-letter ones (COLOR_BayerBG2RGB is the same code), which name the second row's.
-    """
-    if pattern not in _PATTERNS:
+
+def _bayer_code(pattern: str, algorithm: str) -> int:
+    """OpenCV's conversion code for a mosaic whose top-left 2x2 cell reads ``pattern``."""
+    if pattern not in _OPENCV_NAME:
         raise ValueError(f"not a Bayer pattern: {pattern!r}")
     suffix = {EDGE_AWARE: "_EA", BILINEAR: ""}[algorithm]
-    code: int = getattr(cv2, f"COLOR_Bayer{pattern}2RGB{suffix}")
+    code: int = getattr(cv2, f"COLOR_Bayer{_OPENCV_NAME[pattern]}2RGB{suffix}")
     return code
 
 
@@ -197,7 +197,7 @@ def superpixel(
     Returns:
         uint16 (rows / 2 / bin0, columns / 2 / bin1, 3); the green mean rounded half up.
     """
-    if pattern not in _PATTERNS:
+    if pattern not in _OPENCV_NAME:
         raise ValueError(f"not a Bayer pattern: {pattern!r}")
     greens = [i for i, c in enumerate(pattern) if c == "G"]
     sites = (pattern.index("R"), greens[0], greens[1], pattern.index("B"))
