@@ -97,7 +97,7 @@ class ReadoutMode(Enum):
 # LibRaw's algorithms this rawpy build has (AMaZE, LMMSE, ... need GPL packs rawpy leaves out).
 LIBRAW_ALGORITHMS = tuple(a.name for a in rawpy.DemosaicAlgorithm if a.isSupported)
 DEMOSAIC_ALGORITHMS = FAST_ALGORITHMS + LIBRAW_ALGORITHMS
-# The fast path: within LibRaw's own spread of its colour, 10x+ faster than AHD (README).
+# The fast path, edge-aware: why, in the README ("Capture pipeline").
 DEFAULT_ALGORITHM = EDGE_AWARE
 
 
@@ -233,7 +233,7 @@ def decode(
             if fast:
                 # The mosaic is copied out, so LibRaw's buffers are freed before the RGB frame
                 # is built.
-                job = _fast_job(raw, mode, subframe, options, size)
+                job = _fast_job(raw, mode, subframe, options, size, body)
             else:
                 rgb = _libraw_rgb(raw, options)
         except rawpy.LibRawError as exc:
@@ -305,10 +305,11 @@ def _fast_job(
     subframe: Subframe,
     options: DecodeOptions,
     size: tuple[int, int],
+    body: str,
 ) -> _FastJob:
     pattern, site_black = _pattern(raw)
     if sorted(pattern) != ["B", "G", "G", "R"]:
-        raise CameraError(f"unsupported colour filter layout {pattern!r}")
+        raise _not_bayer(body, f"the colour filter cell {pattern}")
     colour = colour_pass(
         _sensor_colour(raw, site_black),
         srgb=options.colour_space == ColourSpace.SRGB,
