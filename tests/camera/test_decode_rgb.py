@@ -359,6 +359,15 @@ def test_libraws_algorithms_stay_available_by_name(algorithm: str) -> None:
     assert np.array_equal(ours, libraw(data, algorithm, ColourSpace.SRGB))
 
 
+def test_libraws_algorithms_scale_by_the_sensors_white_level_too() -> None:
+    # The brightest pixel at 80 % of white: LibRaw's default would take it as white instead.
+    mosaic = flat_field("RGGB")
+    mosaic[0:2, 0:2] = 13000
+    data = arw(mosaic)
+    libraw_ahd = y_major(fast(data, algorithm="AHD"))[16:48, 24:72]
+    assert int(np.abs(libraw_ahd - y_major(fast(data))[16:48, 24:72]).max()) <= FLAT
+
+
 def test_the_default_is_the_fast_edge_aware_demosaic() -> None:
     assert DecodeOptions().algorithm == "EA"
     assert DEMOSAIC_ALGORITHMS[:2] == ("EA", "BILINEAR")
