@@ -16,7 +16,7 @@ Tolerances, in steps of the 16-bit output (65535 = full scale):
 * Stars, by aperture photometry (21x21 box, the same sky subtracted), on the brighter half of a
   grid of stars of five colours: bilinear's flux and colour (R/G, B/G) within 0.5 % of LibRaw's
   LINEAR. Edge-aware (EA) is another interpolation, held to no more than LibRaw's own AHD differs
-  from LINEAR (both interpolate green along one edge direction, which keeps 2-3 % less of a
+  from LINEAR (both interpolate green along one edge direction, which keeps 2-5 % less of a
   star's green than bilinear: camera space 2.7 % of flux, 3.6 % of colour at worst, sRGB 4.6 % and
   9.1 %, against AHD's 4.7/5.3 and 7.6/9.8 %), and the frame's mean level per colour within 0.3 %.
 """
