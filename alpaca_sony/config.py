@@ -13,7 +13,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from alpaca_sony.camera.decode import ColourSpace, DecodeOptions
+from alpaca_sony.camera.decode import (
+    DEFAULT_ALGORITHM,
+    ColourSpace,
+    DecodeOptions,
+    demosaic_algorithm,
+)
 from alpaca_sony.camera.exposure import CaptureOptions
 from alpaca_sony.camera.held_originals import FallbackFolder, default_fallback_folder
 from alpaca_sony.camera.originals import OriginalsFolder
@@ -117,14 +122,14 @@ class CameraSettings:
     hold_in_memory_mb: int = 1024
     fallback_dir: str = ""
     prefer_builtin_speeds: bool = False
-    demosaic: str = "AHD"
+    demosaic: str = DEFAULT_ALGORITHM  # RGB modes: EA or BILINEAR (fast), or LibRaw's AHD, DCB, ...
     rgb_primaries: str = "camera"  # or "srgb"
 
     def capture_options(self) -> CaptureOptions:
         """What every exposure is shaped by.
 
         Raises:
-            ConfigError: ``rgb_primaries`` names no colour space.
+            ConfigError: ``rgb_primaries`` names no colour space, or ``demosaic`` no algorithm.
         """
         try:
             colour_space = ColourSpace(self.rgb_primaries)
@@ -133,13 +138,17 @@ class CameraSettings:
             raise ConfigError(
                 f"camera.rgb_primaries must be {choices}, not {self.rgb_primaries!r}"
             ) from None
+        try:
+            algorithm = demosaic_algorithm(self.demosaic)
+        except ValueError as exc:
+            raise ConfigError(f"camera.demosaic {exc}") from None
         return CaptureOptions(
             prefer_builtin_speeds=self.prefer_builtin_speeds,
             keep_jpeg=self.keep_jpeg,
             save_originals=self.save_originals,
             also_save_to_card=self.also_save_to_card,
             pending_limit_bytes=max(0, self.hold_in_memory_mb) << 20,
-            decode=DecodeOptions(colour_space=colour_space, algorithm=self.demosaic),
+            decode=DecodeOptions(colour_space=colour_space, algorithm=algorithm),
         )
 
     def originals_folder(self) -> OriginalsFolder:

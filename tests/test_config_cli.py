@@ -128,6 +128,16 @@ def test_a_bad_colour_space_is_named_when_the_file_loads(tmp_path: Path) -> None
         load(path)
 
 
+def test_the_demosaic_is_checked_when_the_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[camera]\ndemosaic = 'bilinear'\n")
+    assert load(path).camera.capture_options().decode.algorithm == "BILINEAR"  # any case
+    assert Config().camera.capture_options().decode.algorithm == "EA"  # the fast default
+    path.write_text("[camera]\ndemosaic = 'AMAZE'\n")  # LibRaw's, but not in rawpy's build
+    with pytest.raises(ConfigError, match=r"^camera\.demosaic must be one of EA, BILINEAR, .*AHD"):
+        load(path)
+
+
 def test_check_takes_one_exposure_the_way_the_server_does(tmp_path: Path) -> None:
     done = _run(
         "--simulator", "ILCE-7SM3", "check", "--exposure", "0.5", "--iso", "1600",

@@ -1,9 +1,10 @@
 """Image downloads: the payload of each image is built once and shared by every request.
 
-ImageBytes = a per-request 44-byte header + the pixel bytes (built once per image). JSON = a
-per-request prefix and suffix around the ``Value`` array text (serialised once per image, on first
-demand). Only the newest image's payloads are kept, so memory stays bounded however many clients
-download at once.
+ImageBytes = a per-request 44-byte header + the pixel bytes, which are the frame's own buffer (a
+view: the camera layer stores it x-major, uint16, C-contiguous, the wire's order; a 61 MP RGB frame
+is 366 MB, never copied). JSON = a per-request prefix and suffix around the ``Value`` array text
+(serialised once per image, on first demand). Only the newest image's payloads are kept, so memory
+stays bounded however many clients download at once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from alpaca_sony.camera.decode import DecodedFrame
 class _Built:
     number: int
     frame: DecodedFrame
-    pixel_bytes: bytes | None = None
+    pixel_bytes: memoryview | None = None
     json_value: bytes | None = None
 
 
@@ -46,8 +47,10 @@ class ImagePayloads:
         entry = self._entry(number, frame)
         with self._lock:
             if entry.pixel_bytes is None:
-                # uint16 on the wire (lossless for 14-bit raw and 16-bit RGB), x-major order.
-                entry.pixel_bytes = np.ascontiguousarray(frame.pixels, dtype="<u2").tobytes()
+                # uint16 on the wire (lossless for 14-bit raw and 16-bit RGB), x-major order:
+                # the frame itself (a copy only on a big-endian host or a non-contiguous array).
+                wire = np.ascontiguousarray(frame.pixels, dtype="<u2")
+                entry.pixel_bytes = wire.data.cast("B")
             pixels = entry.pixel_bytes
         head = imagebytes.header(frame.pixels, client_tid, server_tid)
         stream = PayloadStream(head, pixels)
@@ -79,8 +82,8 @@ class PayloadStream:
     1 MB) for every request.
     """
 
-    def __init__(self, *parts: bytes):
-        self._parts = [memoryview(p) for p in parts]
+    def __init__(self, *parts: bytes | memoryview):
+        self._parts = [memoryview(p).cast("B") for p in parts]
         self._length = sum(len(p) for p in self._parts)
         self._position = 0
 

@@ -4,12 +4,15 @@ Two outputs, both stored once in the x-major order Alpaca transfers (``array[x, 
 never transpose:
 
 * raw Bayer: the visible CFA mosaic as uint16, with the Bayer offsets LibRaw's colour layout gives;
-* RGB: a linear 16-bit demosaic (camera-native or sRGB primaries, a choice of algorithm, or the fast
-  half-size mode that makes one RGB pixel of each 2x2 CFA cell).
+* RGB: linear 16-bit, camera-native or sRGB primaries. By default the fast path: OpenCV's demosaic
+  (:mod:`alpaca_sony.camera.demosaic`, edge-aware or bilinear) and one colour pass built from the
+  ARW's own white balance, levels and matrix (:mod:`alpaca_sony.camera.colour`), matching LibRaw's
+  linear output; or LibRaw's own algorithms by name (AHD, DCB, ...: slower, for their quality).
+  RGB half size is a 2x2 superpixel: one RGB pixel per CFA cell, nothing interpolated.
 
 Subframes are cut after decoding; software binning **averages** each bin (rounded), so the values
 keep the sensor's range and MaxADU does not change with binning: nothing clips that did not
-already clip on the sensor.
+already clip on the sensor. The fast path demosaics only the subframe (plus a few rows of context).
 
 Honesty: a file LibRaw cannot decode, or one that is not a 2x2 Bayer mosaic (the S/M size
 "Lossless Comp" RAW of newer bodies is demosaiced in the camera, LibRaw issue #493; sony-ptp.md
@@ -30,6 +33,18 @@ import numpy as np
 import numpy.typing as npt
 import rawpy
 
+from alpaca_sony.camera.binning import average_bins
+from alpaca_sony.camera.colour import ColourPass, SensorColour, colour_pass
+from alpaca_sony.camera.demosaic import (
+    EDGE_AWARE,
+    FAST_ALGORITHMS,
+    PAD,
+    Window,
+    balance,
+    demosaic,
+    superpixel,
+    transposed,
+)
 from alpaca_sony.errors import CameraError
 
 log = logging.getLogger(__name__)
@@ -79,6 +94,24 @@ class ReadoutMode(Enum):
     RGB_HALF = "rgb-half"
 
 
+# LibRaw's algorithms this rawpy build has (AMaZE, LMMSE, ... need GPL packs rawpy leaves out).
+LIBRAW_ALGORITHMS = tuple(a.name for a in rawpy.DemosaicAlgorithm if a.isSupported)
+DEMOSAIC_ALGORITHMS = FAST_ALGORITHMS + LIBRAW_ALGORITHMS
+# The fast path, edge-aware: why, in the README ("Capture pipeline").
+DEFAULT_ALGORITHM = EDGE_AWARE
+
+
+def demosaic_algorithm(name: str) -> str:
+    """The algorithm ``name`` means (in any case).
+
+    Raises:
+        ValueError: no such algorithm (the message lists them).
+    """
+    if name.upper() in DEMOSAIC_ALGORITHMS:
+        return name.upper()
+    raise ValueError(f"must be one of {', '.join(DEMOSAIC_ALGORITHMS)}, not {name!r}")
+
+
 class ColourSpace(Enum):
     """Primaries of the RGB output."""
 
@@ -91,13 +124,14 @@ class DecodeOptions:
     """How to build the RGB image (ignored in raw mode)."""
 
     colour_space: ColourSpace = ColourSpace.CAMERA
-    algorithm: str = "AHD"  # any rawpy.DemosaicAlgorithm name: LINEAR, VNG, PPG, AHD, DCB, ...
+    # One of DEMOSAIC_ALGORITHMS: EA or BILINEAR (OpenCV, fast), or LibRaw's LINEAR, AHD, DCB, ...
+    algorithm: str = DEFAULT_ALGORITHM
     camera_white_balance: bool = True
 
 
 def demosaic_algorithms() -> tuple[str, ...]:
-    """The demosaic algorithm names this LibRaw build runs (the GPL packs' ones often not)."""
-    return tuple(a.name for a in rawpy.DemosaicAlgorithm if a.isSupported)
+    """Every demosaic name a setting may give: the fast path's and this LibRaw build's."""
+    return DEMOSAIC_ALGORITHMS
 
 
 @dataclass(frozen=True)
@@ -193,6 +227,7 @@ def decode(
         CameraError: the subframe does not fit.
     """
     options = options or DecodeOptions()
+    fast = mode == ReadoutMode.RGB_HALF or options.algorithm in FAST_ALGORITHMS
     with _open(source, body) as raw:
         try:
             offsets = _check_bayer(raw, body)
@@ -200,48 +235,130 @@ def decode(
             if mode == ReadoutMode.RAW:
                 # A view into LibRaw's buffer: the only copy is the x-major one made by _frame.
                 return _frame(raw.raw_image_visible, offsets, subframe, max_adu, size)
-            rgb = raw.postprocess(
-                output_bps=16,
-                gamma=(1, 1),
-                no_auto_bright=True,
-                use_camera_wb=options.camera_white_balance,
-                half_size=mode == ReadoutMode.RGB_HALF,
-                output_color=(
-                    rawpy.ColorSpace.raw
-                    if options.colour_space == ColourSpace.CAMERA
-                    else rawpy.ColorSpace.sRGB
-                ),
-                demosaic_algorithm=rawpy.DemosaicAlgorithm[options.algorithm],
-                user_flip=0,
-            )
+            if fast:
+                # The mosaic is copied out, so LibRaw's buffers are freed before the RGB frame
+                # is built.
+                job = _fast_job(raw, mode, subframe, options, size, body)
+            else:
+                rgb = _libraw_rgb(raw, options)
         except rawpy.LibRawError as exc:
             raise _undecodable(body, _reason(exc)) from exc
+    if fast:
+        return _render(job, max_adu, size)
     return _frame(np.asarray(rgb, dtype=np.uint16), (None, None), subframe, max_adu, size)
 
 
-def _bin(image: npt.NDArray[np.uint16], bin_x: int, bin_y: int) -> npt.NDArray[np.uint16]:
-    """Average bin_y x bin_x blocks (y-major input; a partial edge bin is dropped)."""
-    if bin_x == 1 and bin_y == 1:
-        return image
-    height = image.shape[0] // bin_y * bin_y
-    width = image.shape[1] // bin_x * bin_x
-    trimmed = image[:height, :width]
-    shape = (height // bin_y, bin_y, width // bin_x, bin_x, *image.shape[2:])
-    sums = trimmed.reshape(shape).sum(axis=(1, 3), dtype=np.uint32)
-    count = bin_x * bin_y
-    averaged: npt.NDArray[np.uint16] = ((sums + count // 2) // count).astype(np.uint16)
-    return averaged
+def _libraw_rgb(raw: rawpy.RawPy, options: DecodeOptions) -> U16Array:
+    """LibRaw's own demosaic (a named algorithm), linear 16-bit, full size."""
+    rgb = raw.postprocess(
+        output_bps=16,
+        gamma=(1, 1),
+        no_auto_bright=True,
+        # The sensor's white level, never the frame's brightest pixel: every frame on one scale
+        # (LibRaw's default takes the data maximum when it is within 25 % of white).
+        adjust_maximum_thr=0.0,
+        use_camera_wb=options.camera_white_balance,
+        output_color=(
+            rawpy.ColorSpace.raw
+            if options.colour_space == ColourSpace.CAMERA
+            else rawpy.ColorSpace.sRGB
+        ),
+        demosaic_algorithm=rawpy.DemosaicAlgorithm[options.algorithm],
+        user_flip=0,
+    )
+    return np.asarray(rgb, dtype=np.uint16)  # output_bps 16: already uint16, not copied
 
 
-def _frame(
-    image: npt.NDArray[np.uint16],
-    offsets: tuple[int | None, int | None],
+@dataclass(frozen=True)
+class _FastJob:
+    """What the fast path needs once LibRaw is closed: an x-major mosaic and its colour."""
+
+    mode: ReadoutMode
+    algorithm: str  # one of FAST_ALGORITHMS (RGB only)
+    mosaic: U16Array  # x-major, black not yet subtracted; a cut with PAD context (RGB)
+    pattern: str  # the mosaic's own 2x2 cell, row by row (already transposed)
+    site_black: tuple[int, int, int, int]  # in the same order
+    window: Window  # the pixels to output, in mosaic coordinates (unbinned; RGB only)
+    bins: tuple[int, int]  # (x, y)
+    colour: ColourPass
+
+
+def _pattern(raw: rawpy.RawPy) -> tuple[str, tuple[int, int, int, int]]:
+    """The visible area's top-left 2x2 cell ("RGGB", ...) and each site's black level."""
+    cell = np.asarray(raw.raw_pattern)[:2, :2].ravel()
+    letters = "".join(raw.color_desc.decode("ascii")[int(i)] for i in cell)
+    black = raw.black_level_per_channel
+    site_black = (int(black[cell[0]]), int(black[cell[1]]), int(black[cell[2]]),
+                  int(black[cell[3]]))  # fmt: skip
+    return letters, site_black
+
+
+def _sensor_colour(raw: rawpy.RawPy, site_black: tuple[int, ...]) -> SensorColour:
+    camera_wb, daylight_wb = raw.camera_whitebalance, raw.daylight_whitebalance
+    return SensorColour(
+        black=min(site_black),
+        white=int(raw.white_level),
+        camera_wb=(float(camera_wb[0]), float(camera_wb[1]), float(camera_wb[2])),
+        daylight_wb=(float(daylight_wb[0]), float(daylight_wb[1]), float(daylight_wb[2])),
+        camera_from_xyz=np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3, :3],
+    )
+
+
+def _fast_job(
+    raw: rawpy.RawPy,
+    mode: ReadoutMode,
     subframe: Subframe,
-    max_adu: int,
-    sensor_size: tuple[int, int] | None = None,
-) -> DecodedFrame:
-    binned = _bin(image, subframe.bin_x, subframe.bin_y)
-    height, width = binned.shape[0], binned.shape[1]
+    options: DecodeOptions,
+    size: tuple[int, int],
+    body: str,
+) -> _FastJob:
+    pattern, site_black = _pattern(raw)
+    if sorted(pattern) != ["B", "G", "G", "R"]:
+        raise _not_bayer(body, f"the colour filter cell {pattern}")
+    colour = colour_pass(
+        _sensor_colour(raw, site_black),
+        srgb=options.colour_space == ColourSpace.SRGB,
+        use_camera_wb=options.camera_white_balance,
+    )
+    width, height = size
+    visible = raw.raw_image_visible
+    x_major_black = (site_black[0], site_black[2], site_black[1], site_black[3])
+    bins = (subframe.bin_x, subframe.bin_y)
+    if mode == ReadoutMode.RGB_HALF:
+        x0, y0, x1, y1 = _unbinned_window(subframe, width // 2, height // 2)
+        mosaic = to_x_major(visible[2 * y0 : 2 * y1, 2 * x0 : 2 * x1])
+        window = Window(0, x1 - x0, 0, y1 - y0)
+    else:
+        x0, y0, x1, y1 = _unbinned_window(subframe, width, height)
+        # Context for the demosaic, from an even row and column: the cut keeps the phase.
+        cut_x, cut_y = max(0, x0 - PAD) // 2 * 2, max(0, y0 - PAD) // 2 * 2
+        mosaic = to_x_major(visible[cut_y : min(height, y1 + PAD), cut_x : min(width, x1 + PAD)])
+        window = Window(x0 - cut_x, x1 - cut_x, y0 - cut_y, y1 - cut_y)
+    return _FastJob(
+        mode, options.algorithm, mosaic, transposed(pattern), x_major_black, window, bins, colour
+    )
+
+
+def _render(job: _FastJob, max_adu: int, size: tuple[int, int]) -> DecodedFrame:
+    scale = dict(zip("RGB", job.colour.scale, strict=True))
+    site_scale = (scale[job.pattern[0]], scale[job.pattern[1]], scale[job.pattern[2]],
+                  scale[job.pattern[3]])  # fmt: skip
+    balance(job.mosaic, job.site_black, site_scale)
+    bin_x, bin_y = job.bins
+    matrix = job.colour.matrix
+    if job.mode == ReadoutMode.RGB_HALF:
+        pixels = superpixel(job.mosaic, job.pattern, matrix, bin_x, bin_y)
+    else:
+        pixels = demosaic(job.mosaic, job.pattern, job.algorithm, matrix, job.window, bin_x, bin_y)
+    return DecodedFrame(pixels, None, None, max_adu, *size)
+
+
+def _fit(subframe: Subframe, width: int, height: int) -> tuple[int, int, int, int]:
+    """(start x, start y, num x, num y) of the subframe in a width x height (binned) image.
+
+    Raises:
+        CameraError: it does not fit.
+    """
     num_x = width - subframe.start_x if subframe.num_x is None else subframe.num_x
     num_y = height - subframe.start_y if subframe.num_y is None else subframe.num_y
     fits = (
@@ -257,9 +374,28 @@ def _frame(
             f"subframe {subframe.start_x},{subframe.start_y} {num_x}x{num_y} does not fit the "
             f"{width}x{height} image"
         )
-    cut = binned[
-        subframe.start_y : subframe.start_y + num_y, subframe.start_x : subframe.start_x + num_x
-    ]
+    return subframe.start_x, subframe.start_y, num_x, num_y
+
+
+def _unbinned_window(subframe: Subframe, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the unbinned pixels of a width x height image the subframe covers."""
+    bin_x, bin_y = subframe.bin_x, subframe.bin_y
+    start_x, start_y, num_x, num_y = _fit(subframe, width // bin_x, height // bin_y)
+    return (start_x * bin_x, start_y * bin_y, (start_x + num_x) * bin_x,
+            (start_y + num_y) * bin_y)  # fmt: skip
+
+
+def _frame(
+    image: npt.NDArray[np.uint16],
+    offsets: tuple[int | None, int | None],
+    subframe: Subframe,
+    max_adu: int,
+    sensor_size: tuple[int, int] | None = None,
+) -> DecodedFrame:
+    binned = average_bins(image, subframe.bin_y, subframe.bin_x)  # y-major: rows first
+    height, width = binned.shape[0], binned.shape[1]
+    start_x, start_y, num_x, num_y = _fit(subframe, width, height)
+    cut = binned[start_y : start_y + num_y, start_x : start_x + num_x]
     width_all, height_all = sensor_size or (None, None)
     return DecodedFrame(to_x_major(cut), offsets[0], offsets[1], max_adu, width_all, height_all)
 

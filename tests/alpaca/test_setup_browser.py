@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 import pytest
 
+from alpaca_sony.camera.decode import DEFAULT_ALGORITHM
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 IDS = "ClientID=1&ClientTransactionID=7"
@@ -185,7 +187,7 @@ def test_a_cross_site_post_without_the_token_changes_nothing(
     port, foreign = foreign_site
     browser.get(f"http://127.0.0.1:{port}{PAGE}")
     before = browser.find_element(By.ID, "config-lines").text
-    assert 'demosaic = "AHD"' in before and 'rgb_primaries = "camera"' in before
+    assert f'demosaic = "{DEFAULT_ALGORITHM}"' in before and 'rgb_primaries = "camera"' in before
     browser.get(f"http://127.0.0.1:{foreign}/")
     # The forged form posts itself; the server's answer (a refusal, or the page after a change)
     # says which.
