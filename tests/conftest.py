@@ -3,6 +3,7 @@ the real pyusb API (the simulator's pyusb backend stands in for libusb only)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,18 @@ from tests.camera.conftest import GatedClock
 
 # The thread guard fails any test that leaves threads behind; pytester lets its own tests run it.
 pytest_plugins = ("tests.thread_guard", "pytester")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that runs the command line gets its stderr handler (``setup_logging``) removed
+    after it: left behind, it writes into that test's closed capture, and it displaces the
+    handlers pytest's log capture relies on, for every test after it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @dataclass

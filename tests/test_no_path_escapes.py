@@ -391,6 +391,8 @@ def test_no_request_reads_or_writes_outside_the_servers_folders(
     folders = [
         os.path.realpath(tmp_path),  # the save folder
         os.path.realpath(Path(os.environ["XDG_CONFIG_HOME"]) / "alpaca-sony"),  # learned sizes
+        # held originals' fallback (camera/held_originals.py): checked for leftovers at start
+        os.path.realpath(Path(os.environ["XDG_STATE_HOME"]) / "alpaca-sony"),
     ]
     requests = _hostile_requests(port, secret, tmp_path)
     _forbidden()
