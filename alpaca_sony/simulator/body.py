@@ -30,7 +30,7 @@ from alpaca_sony.simulator.properties import (
     notch_ladders,
 )
 from alpaca_sony.simulator.report import find_report
-from alpaca_sony.simulator.shots import CapturedFile, Shot
+from alpaca_sony.simulator.shots import CapturedFile, Shot, ShotTimes
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
     FORMAT_ARW,
@@ -269,6 +269,16 @@ class SimulatedBody:
         with self._lock:
             self._connected_at = self.clock.monotonic()
             self._set(SonyProp.LIVE_VIEW_STATUS, 1 if self.settings.live_view else 2)
+
+    def settled_at(self) -> float | None:
+        """When this session's startup window ends (the first moment a press can shoot)."""
+        with self._lock:
+            return None if self._connected_at is None else self._connected_at + self.settle_s
+
+    def own_times(self) -> list[ShotTimes]:
+        """Each shot's exposure, processing and transfer times on the camera's clock."""
+        with self._lock:
+            return [shot.times() for shot in self.shots]
 
     def usb_gone(self) -> None:
         """Cable pulled: buttons fall back up; a BULB exposure ends; the buffer stays."""
@@ -538,7 +548,9 @@ class SimulatedBody:
         if lenr_prop is not None:
             lenr = lenr_prop.current == 2
         dark_frame = duration if lenr and duration >= 1.0 else 0.0
-        self._processing.append((end + self.settings.processing_s + dark_frame, shot))
+        shot.ended_at, shot.dark_frame_s = end, dark_frame
+        shot.ready_at = end + self.settings.processing_s + dark_frame
+        self._processing.append((shot.ready_at, shot))
         if self._burst_left > 0 and exposure.fixed_s is not None:
             self._burst_left -= 1
             self._exposure = _Exposure(end, exposure.fixed_s, exposure.iso, exposure.shutter)
