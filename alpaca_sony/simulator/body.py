@@ -122,6 +122,9 @@ class BodySettings:
     live_view: bool = True
     cfa_pattern: str = "RGGB"
     star_seed: int = 1
+    # False: no ObjectAdded or 0xD215 change when files are ready, as on the A9, for which
+    # INDIGO synthesises ObjectAdded (sony-ptp.md 6.6); drivers must find the files by polling.
+    sends_image_events: bool = True
 
 
 @dataclass
@@ -299,10 +302,15 @@ class SimulatedBody:
             for change in [c for c in self._pending_changes if c[0] <= now]:
                 self._pending_changes.remove(change)
                 self._set(change[1], change[2])
-                self.events.append((EventCode.SONY_PROPERTY_CHANGED, (change[1],)))
+                # INDIGO re-reads every setting on 0xC203 (indigo_ptp_sony.c
+                # ptp_sony_handle_event); the DLL's refactor refreshes on it (sony-ptp.md 6.3).
+                self._announce(EventCode.SONY_PROPERTY_CHANGED, (change[1],))
             if self._af_result_at is not None and now >= self._af_result_at:
                 self._af_result_at = None
                 self._set(SonyProp.FOCUS_INDICATION, 3 if self._af_failed else 2)
+                # libgphoto2 library.c camera_sony_capture ends its focus wait on
+                # Sony_DevicePropChanged with Param1 0xD213 ("FocusFound change received").
+                self._announce(EventCode.SONY_PROPERTY_CHANGED, (SonyProp.FOCUS_INDICATION,))
             exposure = self._exposure
             while exposure and exposure.fixed_s is not None:  # a burst starts the next frame
                 end = exposure.started_at + exposure.fixed_s
@@ -572,8 +580,18 @@ class SimulatedBody:
             self.card.extend(shot.files)
             return
         self.buffer.extend(shot.files)
-        self.events.append((EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,)))
-        self.events.append((EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,)))
+        if not self.settings.sends_image_events:
+            return
+        # One ObjectAdded per shot, its handle 0xFFFFC001, once the files wait: libgphoto2
+        # camera_sony_capture takes Param1 as the handle to fetch, INDIGO ptp_sony_handle_event
+        # downloads params[0] on it and fetches a RAW+JPEG pair's second file without another
+        # event. 0xC203 names 0xD215 with it (sony-ptp.md 2.6, Appendix A).
+        self._announce(EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,))
+        self._announce(EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,))
+
+    def _announce(self, code: int, params: tuple[int, ...]) -> None:
+        """Queue an event for the interrupt endpoint (read by camera.SimulatedCamera)."""
+        self.events.append((code, params))
 
     def _files_per_shot(self) -> tuple[bool, bool]:
         """Whether a shot leaves a JPEG and whether an ARW, from the file-format setting."""
