@@ -13,6 +13,7 @@ Everything else between StartExposure and ImageReady is ours, split by phase:
   staging         writing the original to a temporary file
   decoding        the ARW to the Alpaca frame
   publishing      the rest until a client sees ImageReady
+  saving after    ImageReady until the originals are durable and the worker takes the next command
 
 Both processes read CLOCK_MONOTONIC, so the camera's times and ours are on one clock. Target:
 ours <= 150 ms median for a 24 MP raw exposure. Medians of N exposures after one warm-up.
@@ -168,23 +169,22 @@ def _rig(model: str, folder: Path, settle_s: float | None) -> Rig:
     return Rig(worker, camera, log)
 
 
-def _expose(rig: Rig, readout: ReadoutMode) -> tuple[float, float]:
-    """One exposure: (StartExposure called, ImageReady first seen) on the monotonic clock.
-
-    Started once the last one's originals are durable, as a client that downloads the image first
-    would find it.
-    """
-    rig.worker.call(lambda: None)
+def _expose(rig: Rig, readout: ReadoutMode) -> tuple[float, float, float]:
+    """One exposure: StartExposure called, ImageReady first seen, and the worker free again (the
+    originals durable), on the monotonic clock."""
     rig.log.clear()
     started = time.monotonic()
     rig.worker.start_exposure(ExposureRequest(SHUTTER_S, readout=readout))
     while True:
         snap = rig.worker.snapshot()
         if snap.image_ready:
-            return started, time.monotonic()
+            seen = time.monotonic()
+            break
         if snap.state == CameraState.ERROR:
             raise RuntimeError(snap.message)
         time.sleep(0.0005)
+    rig.worker.call(lambda: None)  # queued behind the commit of this exposure's originals
+    return started, seen, time.monotonic()
 
 
 def _within(intervals: list[tuple[float, float]], start: float, end: float) -> float:
@@ -242,9 +242,11 @@ def run_case(name: str, trials: int) -> dict[str, float]:
             rig.worker.connect()
             _expose(rig, readout)  # warm-up: LibRaw's tables, the page cache, the child's imports
             for _ in range(trials):
-                started, seen = _expose(rig, readout)
+                started, seen, free = _expose(rig, readout)
                 shot = rig.camera.call("body.own_times")[-1]
-                samples.append(split(started, seen, shot, rig.log))
+                sample = split(started, seen, shot, rig.log)
+                sample["saving after"] = free - seen
+                samples.append(sample)
         finally:
             namespace["decode"] = original_decode
             rig.worker.stop()
@@ -262,7 +264,7 @@ def first_exposure() -> float:
         rig = _rig("ILCE-7M3", Path(folder), settle_s=None)
         try:
             rig.worker.connect()
-            started, _ = _expose(rig, ReadoutMode.RAW)
+            started, _, _ = _expose(rig, ReadoutMode.RAW)
             settled = rig.camera.call("body.settled_at")
             shot = rig.camera.call("body.own_times")[-1]
         finally:
@@ -290,7 +292,7 @@ def main() -> int:
     out = sys.stdout
     out.write(f"1/125 s fixed speed, medians of {args.trials} exposures, ms\n")
     out.write(f"{'phase':16}" + "".join(f"{n:>9}" for n in names) + "\n")
-    for key in (*PHASES, "ours", "camera", "transfer", "wall"):
+    for key in (*PHASES, "ours", "camera", "transfer", "wall", "saving after"):
         out.write(f"{key:16}" + "".join(f"  {_ms(results[n][key])}" for n in names) + "\n")
     out.write(
         f"{'ours / camera':16}"
