@@ -326,8 +326,8 @@ class ExposureRunner:
         raw_staged = [item.temp for item in staged if item.is_raw]
         # From the staged file (page cache) the ARW need not stay in this process's memory.
         source: bytes | Path = raw_staged[-1] if raw_staged else raw_files[-1].data.tobytes()
-        del result, raw_files
         self._start_write_back(staged)
+        del result, raw_files
         try:
             outcome.frame = decode(
                 source, request.readout, request.subframe, max_adu, self.options.decode, model_name
