@@ -671,7 +671,8 @@ class SimulatedBody:
                 self.buffer.popleft()
                 file.downloads += 1
                 self._info_given_for = None
-                self.events.append((EventCode.SONY_OBJECT_REMOVED, (CAPTURED_IMAGE_HANDLE,)))
+                # 0xC202 after the host has transferred the file (sony-ptp.md 2.6).
+                self._announce(EventCode.SONY_OBJECT_REMOVED, (CAPTURED_IMAGE_HANDLE,))
             self.advance()
 
     def render(self, file: CapturedFile) -> bytes:
