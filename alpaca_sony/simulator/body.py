@@ -30,7 +30,7 @@ from alpaca_sony.simulator.properties import (
     notch_ladders,
 )
 from alpaca_sony.simulator.report import find_report
-from alpaca_sony.simulator.shots import CapturedFile, Shot
+from alpaca_sony.simulator.shots import CapturedFile, Shot, ShotTimes
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
     FORMAT_ARW,
@@ -122,6 +122,9 @@ class BodySettings:
     live_view: bool = True
     cfa_pattern: str = "RGGB"
     star_seed: int = 1
+    # False: no ObjectAdded or 0xD215 change when files are ready, as on the A9, for which
+    # INDIGO synthesises ObjectAdded (sony-ptp.md 6.6); drivers must find the files by polling.
+    sends_image_events: bool = True
 
 
 @dataclass
@@ -270,6 +273,16 @@ class SimulatedBody:
             self._connected_at = self.clock.monotonic()
             self._set(SonyProp.LIVE_VIEW_STATUS, 1 if self.settings.live_view else 2)
 
+    def settled_at(self) -> float | None:
+        """When this session's startup window ends (the first moment a press can shoot)."""
+        with self._lock:
+            return None if self._connected_at is None else self._connected_at + self.settle_s
+
+    def own_times(self) -> list[ShotTimes]:
+        """Each shot's exposure, processing and transfer times on the camera's clock."""
+        with self._lock:
+            return [shot.times() for shot in self.shots]
+
     def usb_gone(self) -> None:
         """Cable pulled: buttons fall back up; a BULB exposure ends; the buffer stays."""
         with self._lock:
@@ -302,10 +315,15 @@ class SimulatedBody:
             for change in [c for c in self._pending_changes if c[0] <= now]:
                 self._pending_changes.remove(change)
                 self._set(change[1], change[2])
-                self.events.append((EventCode.SONY_PROPERTY_CHANGED, (change[1],)))
+                # INDIGO re-reads every setting on 0xC203 (indigo_ptp_sony.c
+                # ptp_sony_handle_event); the DLL's refactor refreshes on it (sony-ptp.md 6.3).
+                self._announce(EventCode.SONY_PROPERTY_CHANGED, (change[1],))
             if self._af_result_at is not None and now >= self._af_result_at:
                 self._af_result_at = None
                 self._set(SonyProp.FOCUS_INDICATION, 3 if self._af_failed else 2)
+                # libgphoto2 library.c camera_sony_capture ends its focus wait on
+                # Sony_DevicePropChanged with Param1 0xD213 ("FocusFound change received").
+                self._announce(EventCode.SONY_PROPERTY_CHANGED, (SonyProp.FOCUS_INDICATION,))
             exposure = self._exposure
             while exposure and exposure.fixed_s is not None:  # a burst starts the next frame
                 end = exposure.started_at + exposure.fixed_s
@@ -551,7 +569,9 @@ class SimulatedBody:
         if lenr_prop is not None:
             lenr = lenr_prop.current == 2
         dark_frame = duration if lenr and duration >= 1.0 else 0.0
-        self._processing.append((end + self.settings.processing_s + dark_frame, shot))
+        shot.ended_at, shot.dark_frame_s = end, dark_frame
+        shot.ready_at = end + self.settings.processing_s + dark_frame
+        self._processing.append((shot.ready_at, shot))
         if self._burst_left > 0 and exposure.fixed_s is not None:
             self._burst_left -= 1
             self._exposure = _Exposure(end, exposure.fixed_s, exposure.iso, exposure.shutter)
@@ -573,8 +593,18 @@ class SimulatedBody:
             self.card.extend(shot.files)
             return
         self.buffer.extend(shot.files)
-        self.events.append((EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,)))
-        self.events.append((EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,)))
+        if not self.settings.sends_image_events:
+            return
+        # One ObjectAdded per shot, its handle 0xFFFFC001, once the files wait: libgphoto2
+        # camera_sony_capture takes Param1 as the handle to fetch, INDIGO ptp_sony_handle_event
+        # downloads params[0] on it and fetches a RAW+JPEG pair's second file without another
+        # event. 0xC203 names 0xD215 with it (sony-ptp.md 2.6, Appendix A).
+        self._announce(EventCode.SONY_OBJECT_ADDED, (CAPTURED_IMAGE_HANDLE,))
+        self._announce(EventCode.SONY_PROPERTY_CHANGED, (SonyProp.SHOOTING_FILE_INFO,))
+
+    def _announce(self, code: int, params: tuple[int, ...]) -> None:
+        """Queue an event for the interrupt endpoint (read by camera.SimulatedCamera)."""
+        self.events.append((code, params))
 
     def _files_per_shot(self) -> tuple[bool, bool]:
         """Whether a shot leaves a JPEG and whether an ARW, from the file-format setting."""
@@ -669,7 +699,8 @@ class SimulatedBody:
                 self.buffer.popleft()
                 file.downloads += 1
                 self._info_given_for = None
-                self.events.append((EventCode.SONY_OBJECT_REMOVED, (CAPTURED_IMAGE_HANDLE,)))
+                # 0xC202 after the host has transferred the file (sony-ptp.md 2.6).
+                self._announce(EventCode.SONY_OBJECT_REMOVED, (CAPTURED_IMAGE_HANDLE,))
             self.advance()
 
     def render(self, file: CapturedFile) -> bytes:

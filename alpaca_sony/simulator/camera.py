@@ -533,9 +533,12 @@ class SimulatedCamera:
         if corruption == CORRUPT_TYPE:
             container[4:6] = bytes(2)  # type 0: no PTP container type
 
+        file.transfer_started = self.clock.monotonic()
+
         def transferred() -> None:
             # The file leaves the buffer only once every byte went over the cable, and its
             # bytes with it: "each GetObject consumes one file" (sony-ptp.md 6.5).
+            file.transfer_ended = self.clock.monotonic()
             self._containers.pop(id(file), None)
             self.body.file_transferred(file)
 
@@ -552,8 +555,11 @@ class SimulatedCamera:
         """
         container = self._containers.get(id(file))
         if container is None:
+            started = self.clock.monotonic()
             container = bytearray(HEADER_SIZE) + self.body.render(file)
             self._containers[id(file)] = container
+            # A real body has the file ready when 0xD215 says so; this is the simulator's own cost.
+            file.render_s += self.clock.monotonic() - started
         return container
 
     def _object_info(self, file: CapturedFile) -> ObjectInfo:

@@ -26,6 +26,7 @@ from alpaca_sony.errors import (
     SettingDidNotStick,
     UnsupportedSetting,
 )
+from alpaca_sony.ptp.codes import EventCode
 from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyProp
 from alpaca_sony.sony.models import CameraModel
 from alpaca_sony.sony.props import PropertyTable
@@ -284,7 +285,29 @@ class CaptureSequence:
             )
             if _same(code, value, target) or settled or now >= deadline:
                 return table
-            self.clock.sleep(self.timing.setting_poll_interval_s)
+            moved = moved_from is not None and value != moved_from
+            until = min(deadline, last_change + self.timing.setting_settle_s) if moved else deadline
+            self._wait_for_setting(code, until)
+
+    def _wait_for_setting(self, code: int, until: float) -> None:
+        """Until 0xC203 names ``code`` (or ``until``) on a body known to send events, else a poll.
+
+        INDIGO re-reads the settings on every 0xC203 (indigo_ptp_sony.c ptp_sony_handle_event);
+        a body that sent no image event is polled, as before events were used.
+        """
+        now = self.clock.monotonic()
+        poll = self.timing.setting_poll_interval_s
+        if not self._body_sends_image_events or until - now <= poll:
+            self.clock.sleep(poll)
+            return
+        deadline = now + min(self.timing.event_wait_s, until - now)
+        session = self.camera.session
+        while True:
+            event = session.read_event(max(0.0, deadline - self.clock.monotonic()))
+            if event is None:
+                return  # the wait ran out: read again anyway (events are only hints)
+            if event.code == EventCode.SONY_PROPERTY_CHANGED and event.params[:1] == (code,):
+                return
 
     def prepare_body(self, table: PropertyTable, also_card: bool = False) -> PropertyTable:
         """Single-shot drive and images to the host, set if the body lets the host, verified.
@@ -332,7 +355,10 @@ class CaptureSequence:
             elif status.processing:
                 if self.clock.monotonic() >= deadline:
                     raise CaptureTimeout("the camera stayed busy processing an earlier image")
-                self.clock.sleep(self.timing.poll_interval_s)
+                if self._body_sends_image_events:
+                    self._wait_for_image(deadline)
+                else:
+                    self.clock.sleep(self.timing.poll_interval_s)
             else:
                 return files, table
             table = self.read_settings()
@@ -352,15 +378,22 @@ class CaptureSequence:
 
     # -- one exposure -----------------------------------------------------------------------------
 
-    def settle_after_connect(self) -> None:
-        """Wait out the 'no photo in the first seconds after connecting' window, on every body."""
+    def settle_after_connect(self) -> bool:
+        """Wait out the 'no photo in the first seconds after connecting' window, on every body.
+
+        The window runs from the handshake (``connected_at``), so whatever happened since counts:
+        :meth:`expose` calls this after the settings were set, just before its read and S1.
+        Returns whether it had to wait.
+        """
         connected = self.camera.connected_at
         if connected is None:
-            return
+            return False
         wait = connected + self.timing.startup_wait_s - self.clock.monotonic()
-        if wait > 0:
-            log.info("waiting %.1f s for the camera to settle after connecting", wait)
-            self.clock.sleep(wait)
+        if wait <= 0:
+            return False
+        log.info("waiting %.1f s for the camera to settle after connecting", wait)
+        self.clock.sleep(wait)
+        return True
 
     def expose(
         self,
@@ -389,8 +422,9 @@ class CaptureSequence:
         cancel = cancel or threading.Event()
         abort = abort or threading.Event()
         phase = on_phase or (lambda _phase, _at: None)
-        self.settle_after_connect()
-        if table is None or not self.camera.settings_read_last:
+        # As libgphoto2 reads 0x9209 again after its startup wait (camera_sony_capture).
+        waited = self.settle_after_connect()
+        if waited or table is None or not self.camera.settings_read_last:
             table = self.read_settings()
         stale: list[DownloadedFile] = []
         while True:
