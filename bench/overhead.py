@@ -105,13 +105,19 @@ class _TimedRunner(ExposureRunner):
         super().__init__(*args)
         self._log = log
 
-    def stage(
-        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
-    ) -> list[StagedFile]:
+    def _stage_shot(
+        self,
+        model: str,
+        files: list[DownloadedFile],
+        exposure_s: float | None,
+        iso: int | None,
+        *,
+        damaged: bool = False,
+    ) -> tuple[list[StagedFile], list[str]]:
         if exposure_s is None:  # stale images recovered outside the frame's path
-            return super().stage(model, files, exposure_s, iso)
+            return super()._stage_shot(model, files, exposure_s, iso, damaged=damaged)
         with _timed(self._log.staging):
-            return super().stage(model, files, exposure_s, iso)
+            return super()._stage_shot(model, files, exposure_s, iso, damaged=damaged)
 
 
 def _timed_decode(log: DriverLog) -> Callable[..., Any]:
