@@ -35,6 +35,12 @@ wire = logging.getLogger("alpaca_sony.wire")
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024  # several MiB per read; stays under Linux's usbfs 16 MiB cap
 FIRST_READ_BYTES = 64 * 1024
+# The slowest link a download must survive: a USB 1.1 port or hub moves about 0.5-1 MB/s. Each
+# read of a container's rest may take its size at this rate beyond the operation's timeout, so
+# an 8 MiB read is not cut off on such a link (libgphoto2 instead reads 512 KiB per transfer with
+# a 20 s timeout: usb.c, library.c USB_NORMAL_TIMEOUT), while a camera that stops sending is
+# still noticed within a minute.
+SLOWEST_LINK_BYTES_PER_S = 400_000
 MAX_STRAY_PACKETS = 8  # zero-length packets and stale containers skipped before giving up
 
 
@@ -282,7 +288,8 @@ class PtpSession:
         while remaining > 0:
             request = min(self._chunk_bytes, -(-remaining // packet) * packet)
             try:
-                chunk = self.transport.read(request, timeout_s)
+                allowed = timeout_s + request / SLOWEST_LINK_BYTES_PER_S
+                chunk = self.transport.read(request, allowed)
             except TransportTimeout as exc:
                 raise TransportTimeout(
                     f"USB read timed out with {remaining} of {total} bytes of a container "

@@ -386,15 +386,28 @@ def test_slow_usb_is_waited_for_and_full_speed_comes_back(
     _all_on_disk_once(api, tmp_path)
 
 
+def test_a_usb_1_1_link_is_slow_but_every_read_finishes(
+    fault_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    """0.5 MB/s, a USB 1.1 port or hub: an 8 MiB read takes 17 s, beyond the 10 s operation
+    timeout, and must still not be cut off (ptp/session.py SLOWEST_LINK_BYTES_PER_S)."""
+    api = fault_api()
+    api.connect()
+    _armed(api, "simslowusb", "0.5")
+    _download_seconds(api, tmp_path, 1.0)
+    assert api.value("camerastate") == IDLE and _message(api) == ""
+    _all_on_disk_once(api, tmp_path)
+
+
 def test_usb_too_slow_for_a_read_times_out_and_the_image_waits_in_the_camera(
     fault_api: Callable[..., Api], tmp_path: Path
 ) -> None:
-    """At 0.5 MB/s one read of the download cannot finish within its timeout: the exposure
+    """At 0.05 MB/s one read of the download cannot finish within its timeout: the exposure
     fails saying so, the image stays in the camera, and once the link is fast again the worker
     (after a PTP Device Reset clears the cut-off transfer) downloads it."""
     api = fault_api()
     api.connect()
-    _armed(api, "simslowusb", "0.5")
+    _armed(api, "simslowusb", "0.05")
     _expose(api)
     _wait(lambda: api.value("camerastate") == ERROR, "the download times out")
     assert "timed out" in _message(api) and "USB 2 or 3 port" in _message(api)
