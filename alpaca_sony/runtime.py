@@ -175,9 +175,8 @@ class Runtime:
                     f"UDP {self.config.discovery.port}" if self.config.discovery.enabled else "off"
                 ),
                 "mDNS": "on" if self.config.discovery.mdns else "off",
-                "Originals folder": self.config.camera.save_dir
-                if self.config.camera.save_originals
-                else "saving off",
+                # The folder itself; whether saving is on is each camera's page (its form).
+                "Originals folder": self.config.camera.save_dir,
                 "Fallback folder (originals the save folder refused)": str(
                     self.config.camera.fallback_folder().folder
                 ),
@@ -187,8 +186,8 @@ class Runtime:
                 f"{server_cfg.request_header_timeout} s",
                 "Allowed Host names": ", ".join(server_cfg.allowed_hosts) or "this host's own",
                 "Authentication": f"on (user {credentials.user})" if credentials else "off",
-                "Keep JPEG": str(self.config.camera.keep_jpeg),
-                "Prefer built-in shutter speeds": str(self.config.camera.prefer_builtin_speeds),
+                # Capture settings change per camera on its page: only the ones in force now
+                # belong there, so none is shown here (it would go stale).
             },
         )
         # The Host check first: a rebinding page gets its 400 before any password prompt.
