@@ -184,17 +184,10 @@ class ExposureRunner:
         self.pending.evacuate(reason)
 
     def stage(
-        self,
-        model: str,
-        files: list[DownloadedFile],
-        exposure_s: float | None,
-        iso: int | None,
-        *,
-        damaged: bool = False,
+        self, model: str, files: list[DownloadedFile], exposure_s: float | None, iso: int | None
     ) -> list[StagedFile]:
-        """Write the files of one shot to temporary files under one stem (not yet durable);
-        ``damaged`` files get a name that says so."""
-        return self._stage_shot(model, files, exposure_s, iso, damaged=damaged)[0]
+        """Write the files of one shot to temporary files under one stem (not yet durable)."""
+        return self._stage_shot(model, files, exposure_s, iso)[0]
 
     def _stage_shot(
         self,
@@ -205,7 +198,8 @@ class ExposureRunner:
         *,
         damaged: bool = False,
     ) -> tuple[list[StagedFile], list[str]]:
-        """:meth:`stage`, and the names the shot's files are saved under."""
+        """:meth:`stage`, and the names the shot's files are saved under; ``damaged`` files get
+        a name that says so."""
         folder = self._usable_folder()
         if folder is None:
             return [], []
