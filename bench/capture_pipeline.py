@@ -39,7 +39,7 @@ from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
 from alpaca_sony.sony.codes import CAPTURED_IMAGE_HANDLE
 from alpaca_sony.sony.models import MODELS
-from alpaca_sony.sony.protocol import DownloadedFile, SonyCamera
+from alpaca_sony.sony.protocol import DownloadedFile, SonyCamera, SpoolOpener
 from testing.remote import RemoteCamera
 
 TARGETS = {"latency": 0.150, "decode": 1.2, "memory": 3.0}
@@ -57,8 +57,10 @@ def _worker(model: str, folder: Path) -> tuple[DeviceWorker, RemoteCamera, list[
         sony = open_camera(backend, clock)
         download = sony.download
 
-        def timed_download(handle: int = CAPTURED_IMAGE_HANDLE) -> DownloadedFile | None:
-            result = download(handle)
+        def timed_download(
+            handle: int = CAPTURED_IMAGE_HANDLE, spool: SpoolOpener | None = None
+        ) -> DownloadedFile | None:
+            result = download(handle, spool)
             transfers.append(time.perf_counter())  # the camera's transfer just ended
             return result
 

@@ -43,6 +43,7 @@ from alpaca_sony.camera.exposure import (
     StagedFile,
 )
 from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.camera.spool import ShotSpools
 from alpaca_sony.camera.state import CameraState
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import SystemClock
@@ -113,11 +114,14 @@ class _TimedRunner(ExposureRunner):
         iso: int | None,
         *,
         damaged: bool = False,
+        spools: ShotSpools | None = None,
     ) -> tuple[list[StagedFile], list[str]]:
         if exposure_s is None:  # stale images recovered outside the frame's path
             return super()._stage_shot(model, files, exposure_s, iso, damaged=damaged)
         with _timed(self._log.staging):
-            return super()._stage_shot(model, files, exposure_s, iso, damaged=damaged)
+            return super()._stage_shot(
+                model, files, exposure_s, iso, damaged=damaged, spools=spools
+            )
 
 
 def _timed_decode(log: DriverLog) -> Callable[..., Any]:

@@ -26,6 +26,7 @@ from alpaca_sony.camera.decode import (
 )
 from alpaca_sony.camera.held_originals import FallbackFolder, PendingOriginals, file_name
 from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
+from alpaca_sony.camera.spool import ShotSpools
 from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import CameraError, NoImageTaken
@@ -197,9 +198,11 @@ class ExposureRunner:
         iso: int | None,
         *,
         damaged: bool = False,
+        spools: ShotSpools | None = None,
     ) -> tuple[list[StagedFile], list[str]]:
         """:meth:`stage`, and the names the shot's files are saved under; ``damaged`` files get
-        a name that says so."""
+        a name that says so. A file already written while it downloaded (``spools``) is not
+        written again."""
         folder = self._usable_folder()
         if folder is None:
             return [], []
@@ -216,8 +219,9 @@ class ExposureRunner:
             name = file.info.filename
             extension = _extension(name)
             names.append(file_name(stem, extension))
+            spooled = spools.claim(file) if spools is not None else None
             try:
-                temp = folder.stage(file.data)
+                temp = spooled or folder.stage(file.data)
             except OSError as exc:
                 # Keep serving: the frame is still in memory and will be decoded; the
                 # original waits in memory for the folder.
@@ -344,23 +348,26 @@ class ExposureRunner:
             else:
                 report(CameraState.DOWNLOAD, status)
 
-        try:
-            result = self._expose_with_af_retry(capture, plan, table, control, on_phase)
-        except CaptureAborted:
-            return self._aborted_before_shot(status, recovered)
-        except DamagedDownload as exc:
-            raise self._keep_damaged(model_name, exc) from exc
-        actual = result.ended_at - result.started_at
-        status = replace(
-            status,
-            ended_monotonic=result.ended_at,
-            actual_s=actual,
-            aborted=control.aborted.is_set(),
-            stopped=control.stopped.is_set() and not control.aborted.is_set(),
-        )
-        recovered += self.save(model_name, result.stale_files, None, None)
-        iso = request.iso & 0xFFFFFF if request.iso is not None else None
-        staged, names = self._stage_shot(model_name, result.files, actual, iso)
+        # The shot's files are written to disk while they download (camera/spool.py); any no
+        # file claimed (a download that failed) are removed when the block ends.
+        with ShotSpools(self.originals, self.options.keep_jpeg) as spools:
+            try:
+                result = self._expose_with_af_retry(capture, plan, table, control, on_phase, spools)
+            except CaptureAborted:
+                return self._aborted_before_shot(status, recovered)
+            except DamagedDownload as exc:
+                raise self._keep_damaged(model_name, exc, spools) from exc
+            actual = result.ended_at - result.started_at
+            status = replace(
+                status,
+                ended_monotonic=result.ended_at,
+                actual_s=actual,
+                aborted=control.aborted.is_set(),
+                stopped=control.stopped.is_set() and not control.aborted.is_set(),
+            )
+            recovered += self.save(model_name, result.stale_files, None, None)
+            iso = request.iso & 0xFFFFFF if request.iso is not None else None
+            staged, names = self._stage_shot(model_name, result.files, actual, iso, spools=spools)
         outcome = ExposureOutcome(status, None, staged, recovered)
         if control.aborted.is_set():
             log.info("exposure aborted; its image was downloaded and kept on disk if saving is on")
@@ -409,13 +416,15 @@ class ExposureRunner:
             return f"the {what} was not saved (saving originals is off)"
         return f"the {what} was not saved (see the server log)"
 
-    def _keep_damaged(self, model: str, exc: DamagedDownload) -> CameraError:
+    def _keep_damaged(
+        self, model: str, exc: DamagedDownload, spools: ShotSpools | None = None
+    ) -> CameraError:
         """Save what arrived of a damaged file under a name that says so; the error to report.
 
         The camera no longer holds the file, so these bytes are all that is left of the shot:
         kept for inspection, never decoded or named as a good frame.
         """
-        staged, names = self._stage_shot(model, [exc.file], None, None, damaged=True)
+        staged, names = self._stage_shot(model, [exc.file], None, None, damaged=True, spools=spools)
         saved = self.commit(staged)
         kept = (
             f"what arrived is saved as {saved[-1]}, not as a frame"
@@ -439,6 +448,7 @@ class ExposureRunner:
         table: PropertyTable,
         control: ExposureControl,
         on_phase: Callable[[CapturePhase, float], None],
+        spools: ShotSpools | None = None,
     ) -> CaptureResult:
         """Expose; one more try with a longer autofocus pause only when focusing failed.
 
@@ -450,7 +460,9 @@ class ExposureRunner:
         """
         cancel, abort = control.cancel, control.aborted
         try:
-            return capture.expose(plan, table, cancel=cancel, abort=abort, on_phase=on_phase)
+            return capture.expose(
+                plan, table, cancel=cancel, abort=abort, on_phase=on_phase, spool=spools
+            )
         except AutofocusFailed:
             log.warning("the camera could not focus; retrying once with a longer pause")
         except NoShotSeen as exc:
@@ -467,6 +479,7 @@ class ExposureRunner:
                 abort=abort,
                 on_phase=on_phase,
                 af_pause_s=self.options.af_retry_pause_s,
+                spool=spools,
             )
         except AutofocusFailed as exc:
             raise NoImageTaken(

@@ -82,11 +82,7 @@ class OriginalsFolder:
         Raises:
             OSError: the disk is full or not writable (the temporary file is removed).
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temp = self.folder / f".incoming-{secrets.token_hex(8)}"
-        # os.open with 0o666 honours the umask (mkstemp would force 0600).
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(temp, flags, 0o666)
+        temp, fd = self.new_temporary()
         try:
             with os.fdopen(fd, "wb") as stream:
                 for chunk in chunks:
@@ -95,6 +91,18 @@ class OriginalsFolder:
             temp.unlink(missing_ok=True)
             raise
         return temp
+
+    def new_temporary(self) -> tuple[Path, int]:
+        """A new hidden temporary file for an incoming original, and its descriptor (write-only).
+
+        Raises:
+            OSError: the folder cannot be created or written.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temp = self.folder / f".incoming-{secrets.token_hex(8)}"
+        # os.open with 0o666 honours the umask (mkstemp would force 0600).
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        return temp, os.open(temp, flags, 0o666)
 
     def commit(self, temp: Path, stem: str, extension: str) -> Path:
         """fsync a staged file and link it under its final, never-overwriting name.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from alpaca_sony.errors import (
@@ -89,6 +89,25 @@ class Payload:
             if len(out) >= size:
                 break
         return bytes(out)
+
+
+DataSink = Callable[[memoryview], None]
+
+
+class _Guarded:
+    """A data sink whose first failure is logged and ends its part (never the transfer's)."""
+
+    def __init__(self, sink: DataSink):
+        self._sink: DataSink | None = sink
+
+    def __call__(self, chunk: memoryview) -> None:
+        if self._sink is None:
+            return
+        try:
+            self._sink(chunk)
+        except Exception:
+            log.exception("a data sink failed; the transfer goes on without it")
+            self._sink = None
 
 
 class PtpSession:
@@ -194,8 +213,13 @@ class PtpSession:
         *,
         check: bool = True,
         timeout_s: float | None = None,
+        data_sink: DataSink | None = None,
     ) -> tuple[Response, Payload]:
         """Run one operation: command, data out (if any), data in (if sent), response.
+
+        ``data_sink`` also receives each piece of this operation's data phase as it arrives (a
+        download written to disk while the rest is still on the cable). A sink that raises is
+        dropped for the rest of the transfer, which goes on: the payload is complete either way.
 
         Raises:
             PtpResponseError: ``check`` is set and the response code is not OK.
@@ -211,19 +235,23 @@ class PtpSession:
             container = pack_data(operation, tid, data_out)
             self._trace(">>", container)
             self.transport.write(container, timeout)
-        response, payload = self._receive(operation, tid, timeout)
+        response, payload = self._receive(operation, tid, timeout, data_sink)
         if check and response.code != ResponseCode.OK:
             raise PtpResponseError(operation, response.code, response_name(response.code))
         return response, payload
 
-    def _receive(self, operation: int, tid: int, timeout_s: float) -> tuple[Response, Payload]:
+    def _receive(
+        self, operation: int, tid: int, timeout_s: float, data_sink: DataSink | None
+    ) -> tuple[Response, Payload]:
         payload = Payload()
         skipped = 0
         while True:
             header, first = self._read_container_start(timeout_s)
             if header.type == ContainerType.DATA:
-                chunks = self._read_container_rest(header, first, timeout_s)
-                if header.transaction_id != tid or header.code != operation:
+                ours = header.transaction_id == tid and header.code == operation
+                sink = _Guarded(data_sink) if ours and data_sink is not None else None
+                chunks = self._read_container_rest(header, first, timeout_s, sink)
+                if not ours:
                     skipped += 1
                     log.warning(
                         "discarding stale data container (op 0x%04X tid %d) while waiting for "
@@ -274,14 +302,21 @@ class PtpSession:
         return header, view
 
     def _read_container_rest(
-        self, header: ContainerHeader, first: memoryview, timeout_s: float
+        self,
+        header: ContainerHeader,
+        first: memoryview,
+        timeout_s: float,
+        sink: _Guarded | None = None,
     ) -> list[memoryview]:
-        """The container's payload (after the 12-byte header) as a list of chunks."""
+        """The container's payload (after the 12-byte header) as a list of chunks, each also
+        handed to ``sink`` as it arrives."""
         total = header.length
         if len(first) > total:
             self._pending = first[total:]
             first = first[:total]
         chunks = [first[HEADER_SIZE:]] if len(first) > HEADER_SIZE else []
+        if chunks and sink is not None:
+            sink(chunks[0])
         remaining = total - len(first)
         packet = self.transport.max_packet_size
         strays = 0
@@ -306,6 +341,8 @@ class PtpSession:
                 self._pending = chunk[remaining:]
                 chunk = chunk[:remaining]
             chunks.append(chunk)
+            if sink is not None:
+                sink(chunk)
             remaining -= len(chunk)
         return chunks
 

@@ -30,7 +30,13 @@ from alpaca_sony.ptp.codes import EventCode
 from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyProp
 from alpaca_sony.sony.models import CameraModel
 from alpaca_sony.sony.props import PropertyTable
-from alpaca_sony.sony.protocol import DRIVE_SINGLE, SAVE_CARD_ONLY, DownloadedFile, SonyCamera
+from alpaca_sony.sony.protocol import (
+    DRIVE_SINGLE,
+    SAVE_CARD_ONLY,
+    DownloadedFile,
+    SonyCamera,
+    SpoolOpener,
+)
 from alpaca_sony.sony.values import (
     SHUTTER_BULB,
     SHUTTER_NONE,
@@ -404,6 +410,7 @@ class CaptureSequence:
         abort: threading.Event | None = None,
         af_pause_s: float | None = None,
         on_phase: Callable[[CapturePhase, float], None] | None = None,
+        spool: SpoolOpener | None = None,
     ) -> CaptureResult:
         """Shoot once with the shutter already set to ``plan.shutter_raw``; download every file.
 
@@ -413,6 +420,7 @@ class CaptureSequence:
         S2 (also during the autofocus pause) means no picture at all: S2 is never pressed and
         S1 is released (issue 9 point 2; after S2 the sequence follows through). ``on_phase`` hears
         when the shutter opens, when it closes and when the download starts (with the clock).
+        ``spool`` is offered each of the shot's files as it downloads (SonyCamera.download).
 
         Raises:
             CaptureAborted: ``abort`` was set before S2.
@@ -471,7 +479,7 @@ class CaptureSequence:
         result = CaptureResult(
             plan, started_at, ended_at, stale_files=stale, cancelled=cancel.is_set()
         )
-        result.files = self._collect(result, table, phase)
+        result.files = self._collect(result, table, phase, spool)
         return result
 
     @staticmethod
@@ -517,6 +525,7 @@ class CaptureSequence:
         result: CaptureResult,
         before: PropertyTable,
         phase: Callable[[CapturePhase, float], None],
+        spool: SpoolOpener | None,
     ) -> list[DownloadedFile]:
         """Wait until 0xD215 reports the files, then download every one until it says empty.
 
@@ -547,15 +556,17 @@ class CaptureSequence:
         if self._body_sends_image_events is None:
             self._body_sends_image_events = False  # found by polling: this body sends none
         phase(CapturePhase.DOWNLOADING, self.clock.monotonic())
-        return self.download_ready(table)
+        return self.download_ready(table, spool)
 
-    def download_ready(self, table: PropertyTable) -> list[DownloadedFile]:
+    def download_ready(
+        self, table: PropertyTable, spool: SpoolOpener | None = None
+    ) -> list[DownloadedFile]:
         """Download while 0xD215 reports files, in whatever order they come (RAW or JPEG first)."""
         files: list[DownloadedFile] = []
         for _ in range(MAX_FILES_PER_DRAIN):
             if not ShootingFileInfo(table.value(SonyProp.SHOOTING_FILE_INFO, 0) or 0).ready:
                 return files
-            file = self.camera.download()
+            file = self.camera.download(spool=spool)
             if file is not None:
                 files.append(file)
             table = self.read_settings()

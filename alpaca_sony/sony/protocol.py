@@ -7,7 +7,9 @@ This layer knows Sony's operations and their quirks; it does not decide when to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import (
@@ -79,12 +81,24 @@ class ExtDeviceInfo:
         return cls(version, props, controls)
 
 
+class Spool(Protocol):
+    """Where a file's bytes also go while they arrive: the camera layer writes them to disk
+    during the transfer instead of after it. ``write`` must not block on the disk."""
+
+    def write(self, chunk: memoryview) -> None: ...
+
+
+# Asked once per file, with its ObjectInfo, just before GetObject; None: keep it in memory only.
+SpoolOpener = Callable[[ObjectInfo], "Spool | None"]
+
+
 @dataclass(frozen=True)
 class DownloadedFile:
-    """One file pulled from the camera's transfer buffer."""
+    """One file pulled from the camera's transfer buffer (``spool``: where it was also written)."""
 
     info: ObjectInfo
     data: Payload
+    spool: Spool | None = None
 
     @property
     def is_raw(self) -> bool:
@@ -202,12 +216,13 @@ class SonyCamera:
         *,
         check: bool = True,
         timeout_s: float | None = None,
+        data_sink: Callable[[memoryview], None] | None = None,
     ) -> tuple[Response, Payload]:
         """One transaction, repeated with backoff while the camera answers DeviceBusy."""
         backoff = self.timing.busy_first_backoff_s
         for attempt in range(self.timing.busy_retries + 1):
             response, payload = self.session.transaction(
-                operation, params, data_out, check=False, timeout_s=timeout_s
+                operation, params, data_out, check=False, timeout_s=timeout_s, data_sink=data_sink
             )
             if response.code != ResponseCode.DEVICE_BUSY:
                 break
@@ -382,8 +397,13 @@ class SonyCamera:
         _, payload = self.call(OpCode.GET_OBJECT_INFO, (handle,))
         return ObjectInfo.decode(payload.tobytes())
 
-    def download(self, handle: int = CAPTURED_IMAGE_HANDLE) -> DownloadedFile | None:
+    def download(
+        self, handle: int = CAPTURED_IMAGE_HANDLE, spool: SpoolOpener | None = None
+    ) -> DownloadedFile | None:
         """GetObjectInfo + GetObject of the oldest waiting file (which the camera then drops).
+
+        ``spool`` may give a place the bytes also go as they arrive (see :class:`Spool`); the
+        file is in memory whole either way.
 
         Returns None when ObjectInfo reports size 0: there is nothing to fetch (libgphoto2's
         comment; INDIGO and the DLL skip GetObject then, sony-ptp.md 14.9).
@@ -396,12 +416,15 @@ class SonyCamera:
         if info.compressed_size == 0:
             log.warning("the camera described %r with size 0; nothing to fetch", info.filename)
             return None
-        _, payload = self.call(OpCode.GET_OBJECT, (handle,))
+        sink = spool(info) if spool is not None else None
+        _, payload = self.call(
+            OpCode.GET_OBJECT, (handle,), data_sink=sink.write if sink is not None else None
+        )
         if len(payload) != info.compressed_size:
             raise DamagedDownload(
                 f"{info.filename}: camera sent {len(payload)} bytes, ObjectInfo said "
                 f"{info.compressed_size}",
-                DownloadedFile(info, payload),
+                DownloadedFile(info, payload, sink),
             )
         log.info("downloaded %s (%d bytes)", info.filename, len(payload))
-        return DownloadedFile(info, payload)
+        return DownloadedFile(info, payload, sink)

@@ -1,0 +1,148 @@
+"""Originals written to disk while they download, so staging costs nothing after the transfer.
+
+The device worker reads USB; each piece that arrives is queued for a writer thread, one per file,
+which writes it to a hidden temporary file in the originals folder. The worker never waits on the
+disk during the transfer (a real camera's USB reads would otherwise pause for every write); at
+the end it waits only for the last piece. The pieces are the download's own buffers: queuing them
+copies nothing.
+
+A spool is only a head start: the file is in memory whole as well, so a spool that fails (disk
+full, folder gone) or that ends up with other bytes than the download (a retried transfer) is
+discarded and the runner stages from memory as before, which holds the original if the folder
+refuses it. A spool nobody claims (the download failed) is removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+
+from alpaca_sony.camera.originals import OriginalsFolder
+from alpaca_sony.ptp.datasets import ObjectInfo
+from alpaca_sony.sony.protocol import DownloadedFile, Spool
+
+log = logging.getLogger(__name__)
+
+_END = None
+
+
+class DiskSpool:
+    """One file being written as it downloads, on its own writer thread."""
+
+    def __init__(self, temp: Path, fd: int, name: str):
+        self.temp = temp
+        self._fd = fd
+        self._name = name
+        self._pieces: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        self._written = 0
+        self._error: OSError | None = None
+        self._ended = False
+        self._thread = threading.Thread(target=self._write_all, name="original-spool", daemon=True)
+        self._thread.start()
+
+    def write(self, chunk: memoryview) -> None:
+        """Queue a piece (the worker's thread; returns at once)."""
+        if not self._ended:
+            self._pieces.put(chunk)
+
+    def _write_all(self) -> None:
+        while (piece := self._pieces.get()) is not _END:
+            if self._error is not None:
+                continue  # drain the queue; the spool is already lost
+            try:
+                view = memoryview(piece).cast("B")
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                self._written += len(piece)
+            except OSError as exc:
+                self._error = exc
+
+    def _end(self) -> None:
+        """Stop the writer after what is queued and close the file (idempotent)."""
+        if self._ended:
+            return
+        self._ended = True
+        self._pieces.put(_END)
+        self._thread.join()
+        try:
+            os.close(self._fd)
+        except OSError as exc:
+            self._error = self._error or exc
+
+    def finish(self, expected_bytes: int) -> Path | None:
+        """The staged file once every piece is on its way to disk, or None (and no file) when
+        it failed or holds another number of bytes than the download."""
+        self._end()
+        if self._error is None and self._written == expected_bytes:
+            return self.temp
+        if self._error is not None:
+            log.warning("could not write %s while downloading it: %s", self._name, self._error)
+        else:
+            log.warning(
+                "%s: %d bytes written while downloading, %d downloaded; staging it again",
+                self._name,
+                self._written,
+                expected_bytes,
+            )
+        self.discard()
+        return None
+
+    def discard(self) -> None:
+        """End the writer and remove the temporary file."""
+        self._end()
+        try:
+            self.temp.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove the temporary file %s: %s", self.temp, exc)
+
+
+class ShotSpools:
+    """The spools of one exposure's downloads: opens them, hands each to its file, and removes
+    the ones no file claimed."""
+
+    def __init__(self, folder: OriginalsFolder | None, keep_jpeg: bool):
+        self._folder = folder
+        self._keep_jpeg = keep_jpeg
+        self._open: list[DiskSpool] = []
+
+    def __call__(self, info: ObjectInfo) -> Spool | None:
+        """A spool for a file that will be saved, or None (saving off, a JPEG not kept, or the
+        folder refusing a new file: then staging from memory deals with it)."""
+        if self._folder is None or not (_is_raw(info) or self._keep_jpeg):
+            return None
+        try:
+            temp, fd = self._folder.new_temporary()
+        except OSError as exc:
+            log.debug("no spool for %s: %s", info.filename, exc)
+            return None
+        spool = DiskSpool(temp, fd, info.filename)
+        self._open.append(spool)
+        return spool
+
+    def claim(self, file: DownloadedFile) -> Path | None:
+        """The staged temporary file of a downloaded file, if its spool holds exactly its bytes."""
+        spool = file.spool
+        if not isinstance(spool, DiskSpool) or spool not in self._open:
+            return None
+        self._open.remove(spool)
+        return spool.finish(len(file.data))
+
+    def __enter__(self) -> ShotSpools:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.discard_unclaimed()
+
+    def discard_unclaimed(self) -> None:
+        """Remove the spools of downloads that did not complete (their files were never staged)."""
+        for spool in self._open:
+            spool.discard()
+        self._open.clear()
+
+
+def _is_raw(info: ObjectInfo) -> bool:
+    """By ObjectInfo alone (the bytes are not here yet): ARW format, or a RAW file name."""
+    return info.object_format == 0xB101 or info.filename.upper().endswith((".ARW", ".SRF", ".SR2"))
