@@ -268,6 +268,43 @@ def test_a_long_data_phase_arrives_in_chunks_without_overreading() -> None:
     assert camera.finished
 
 
+def test_a_data_sink_hears_each_piece_as_it_arrives_and_only_this_transactions() -> None:
+    body = bytes(range(256)) * 1000
+    heard: list[tuple[bytes, int]] = []  # each piece and how many reads had been made by then
+    camera = ScriptedCamera(
+        out(),
+        inbound(container(DATA, GET_OBJECT, 7, b"an earlier host's image")),
+        inbound(container(DATA, GET_OBJECT, 0, body)),
+        ok(0),
+    )
+    session = PtpSession(camera, chunk_bytes=64 * 1024)
+
+    def sink(piece: memoryview) -> None:
+        heard.append((bytes(piece), len(camera.read_sizes)))
+
+    _, payload = session.transaction(GET_OBJECT, (1,), data_sink=sink)
+    assert b"".join(piece for piece, _ in heard) == body == payload.tobytes()
+    # Piece by piece while the transfer goes on, not once at its end.
+    assert [reads for _, reads in heard] == list(range(2, 2 + len(heard)))
+    assert camera.finished
+
+
+def test_a_failing_data_sink_is_dropped_and_the_transfer_completes() -> None:
+    body = bytes(200_000)
+    calls: list[int] = []
+    camera = ScriptedCamera(out(), inbound(container(DATA, GET_OBJECT, 0, body)), ok(0))
+
+    def failing(piece: memoryview) -> None:
+        calls.append(len(piece))
+        raise OSError(28, "No space left on device")
+
+    response, payload = PtpSession(camera, chunk_bytes=64 * 1024).transaction(
+        GET_OBJECT, (1,), data_sink=failing
+    )
+    assert response == Response(OK, ()) and payload.tobytes() == body
+    assert len(calls) == 1 and camera.finished
+
+
 def test_a_zero_length_packet_left_after_a_packet_multiple_container_is_skipped() -> None:
     # sony-ptp.md 2.4: a container whose length is a multiple of wMaxPacketSize ends with a ZLP;
     # when the host asked for exactly the rest, the ZLP is still pending for the next read.
