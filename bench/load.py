@@ -42,7 +42,8 @@ import numpy.typing as npt
 import orjson
 import rawpy
 
-from alpaca_sony.camera.decode import ReadoutMode, Subframe, decode, to_x_major
+from alpaca_sony.camera.decode import ReadoutMode, Subframe, decode
+from alpaca_sony.camera.demosaic import to_x_major
 
 TARGET_RATIO = 3.0
 MEMBERS = ("camerastate", "imageready", "percentcompleted")
@@ -496,8 +497,8 @@ def gil_report(arw: Path, max_adu: int) -> list[str]:
     steps: list[tuple[str, Callable[[], object]]] = [
         ("LibRaw open+unpack (rawpy)", lambda: _unpack(arw)),
         ("LibRaw open+unpack+demosaic (postprocess)", lambda: _demosaic(arw)),
-        ("x-major copy of the raw frame (numpy)", lambda: to_x_major(visible)),
-        ("x-major copy of the RGB frame (numpy)", lambda: to_x_major(rgb)),
+        ("x-major copy of the raw frame (OpenCV)", lambda: to_x_major(visible)),
+        ("x-major copy of the RGB frame (OpenCV)", lambda: to_x_major(rgb)),
         ("RGB ImageBytes payload (ndarray.tobytes)", rgb.tobytes),
         ("raw JSON ImageArray payload (orjson)", lambda: _json_payload(x_major)),
         ("decode() raw mode", lambda: decode(arw, ReadoutMode.RAW, Subframe(), max_adu)),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -43,6 +42,7 @@ from alpaca_sony.camera.demosaic import (
     balance,
     demosaic,
     superpixel,
+    to_x_major,
     transposed,
 )
 from alpaca_sony.errors import CameraError
@@ -398,39 +398,3 @@ def _frame(
     cut = binned[start_y : start_y + num_y, start_x : start_x + num_x]
     width_all, height_all = sensor_size or (None, None)
     return DecodedFrame(to_x_major(cut), offsets[0], offsets[1], max_adu, width_all, height_all)
-
-
-_TILE = 128
-
-
-def _transpose_rows(image: U16Array, out: U16Array, y_start: int, y_end: int) -> None:
-    width = image.shape[1]
-    for y in range(y_start, y_end, _TILE):
-        y_stop = min(y + _TILE, y_end)
-        for x in range(0, width, _TILE):
-            out[x : x + _TILE, y:y_stop] = image[y:y_stop, x : x + _TILE].swapaxes(0, 1)
-
-
-def to_x_major(image: U16Array, threads: int = 2) -> U16Array:
-    """Copy a y-major (height, width[, 3]) image into x-major (width, height[, 3]) order.
-
-    Tile by tile, so each block fits the cache (about 5x faster than numpy's strided copy of a
-    transposed view), and in bands on ``threads`` threads (numpy releases the GIL for the copies).
-    """
-    height, width = image.shape[0], image.shape[1]
-    out: U16Array = np.empty((width, height, *image.shape[2:]), dtype=np.uint16)
-    band = -(-height // threads)
-    band = -(-band // _TILE) * _TILE
-    starts = range(0, height, band)
-    if len(starts) == 1:
-        _transpose_rows(image, out, 0, height)
-        return out
-    # The first band runs on this thread, the others on helper threads.
-    with ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="transpose") as pool:
-        futures = [
-            pool.submit(_transpose_rows, image, out, y, min(y + band, height)) for y in starts[1:]
-        ]
-        _transpose_rows(image, out, 0, min(band, height))
-        for future in futures:
-            future.result()
-    return out

@@ -26,7 +26,7 @@ from alpaca_sony.camera.decode import (
 )
 from alpaca_sony.camera.held_originals import FallbackFolder, PendingOriginals, file_name
 from alpaca_sony.camera.originals import OriginalsFolder, ShotFacts, file_stem
-from alpaca_sony.camera.spool import ShotSpools
+from alpaca_sony.camera.spool import DiskSpool, ShotSpools
 from alpaca_sony.camera.state import CameraState, ExposureStatus
 from alpaca_sony.clock import Clock
 from alpaca_sony.errors import CameraError, NoImageTaken
@@ -133,6 +133,7 @@ class ExposureRunner:
         self.folder = originals
         self.pending = PendingOriginals(options.pending_limit_bytes, fallback)
         self._write_back: threading.Thread | None = None
+        self._flushing: list[DiskSpool] = []  # spooled originals still being fsynced
 
     @property
     def originals(self) -> OriginalsFolder | None:
@@ -251,8 +252,10 @@ class ExposureRunner:
         for a 120 MB ARW on an SD card). Only a head start: commit still fsyncs every file and
         handles any failure, so one here is merely logged.
         """
-        self._finish_write_back()
-        paths = [item.temp for item in staged]
+        if self._write_back is not None:
+            self._write_back.join()
+        spooled = {spool.temp for spool in self._flushing}  # their writers fsync them already
+        paths = [item.temp for item in staged if item.temp not in spooled]
         if not paths:
             return
         thread = threading.Thread(
@@ -265,6 +268,9 @@ class ExposureRunner:
         thread, self._write_back = self._write_back, None
         if thread is not None:
             thread.join()
+        # Emptied in place: the shot's ShotSpools holds this very list.
+        while self._flushing:
+            self._flushing.pop().flushed()
 
     def _hold_staged(self, item: StagedFile, exc: OSError) -> None:
         """A staged file that could not be made durable: its bytes wait in memory instead."""
@@ -350,7 +356,7 @@ class ExposureRunner:
 
         # The shot's files are written to disk while they download (camera/spool.py); any no
         # file claimed (a download that failed) are removed when the block ends.
-        with ShotSpools(self.originals, self.options.keep_jpeg) as spools:
+        with ShotSpools(self.originals, self.options.keep_jpeg, self._flushing) as spools:
             try:
                 result = self._expose_with_af_retry(capture, plan, table, control, on_phase, spools)
             except CaptureAborted:

@@ -4,7 +4,8 @@ The device worker reads USB; each piece that arrives is queued for a writer thre
 which writes it to a hidden temporary file in the originals folder. The worker never waits on the
 disk during the transfer (a real camera's USB reads would otherwise pause for every write); at
 the end it waits only for the last piece. The pieces are the download's own buffers: queuing them
-copies nothing.
+copies nothing. After the last piece the writer fsyncs the file while the frame decodes: a head
+start for the commit, which fsyncs it again (and handles any failure).
 
 A spool is only a head start: the file is in memory whole as well, so a spool that fails (disk
 full, folder gone) or that ends up with other bytes than the download (a retried transfer) is
@@ -40,6 +41,7 @@ class DiskSpool:
         self._written = 0
         self._error: OSError | None = None
         self._ended = False
+        self._all_written = threading.Event()
         self._thread = threading.Thread(target=self._write_all, name="original-spool", daemon=True)
         self._thread.start()
 
@@ -59,18 +61,26 @@ class DiskSpool:
                 self._written += len(piece)
             except OSError as exc:
                 self._error = exc
+        self._all_written.set()
+        try:
+            if self._error is None:
+                os.fsync(self._fd)
+        except OSError as exc:
+            log.debug("early fsync of %s failed (commit fsyncs it again): %s", self.temp, exc)
+        finally:
+            os.close(self._fd)
 
     def _end(self) -> None:
-        """Stop the writer after what is queued and close the file (idempotent)."""
-        if self._ended:
-            return
-        self._ended = True
-        self._pieces.put(_END)
+        """Let the writer finish what is queued; returns once it is written (not yet fsynced)."""
+        if not self._ended:
+            self._ended = True
+            self._pieces.put(_END)
+        self._all_written.wait()
+
+    def flushed(self) -> None:
+        """Wait until the writer thread has fsynced and closed the file."""
+        self._end()
         self._thread.join()
-        try:
-            os.close(self._fd)
-        except OSError as exc:
-            self._error = self._error or exc
 
     def finish(self, expected_bytes: int) -> Path | None:
         """The staged file once every piece is on its way to disk, or None (and no file) when
@@ -92,7 +102,7 @@ class DiskSpool:
 
     def discard(self) -> None:
         """End the writer and remove the temporary file."""
-        self._end()
+        self.flushed()
         try:
             self.temp.unlink(missing_ok=True)
         except OSError as exc:
@@ -103,10 +113,11 @@ class ShotSpools:
     """The spools of one exposure's downloads: opens them, hands each to its file, and removes
     the ones no file claimed."""
 
-    def __init__(self, folder: OriginalsFolder | None, keep_jpeg: bool):
+    def __init__(self, folder: OriginalsFolder | None, keep_jpeg: bool, flushing: list[DiskSpool]):
         self._folder = folder
         self._keep_jpeg = keep_jpeg
         self._open: list[DiskSpool] = []
+        self._flushing = flushing  # claimed spools still fsyncing: the runner's commit waits
 
     def __call__(self, info: ObjectInfo) -> Spool | None:
         """A spool for a file that will be saved, or None (saving off, a JPEG not kept, or the
@@ -128,7 +139,10 @@ class ShotSpools:
         if not isinstance(spool, DiskSpool) or spool not in self._open:
             return None
         self._open.remove(spool)
-        return spool.finish(len(file.data))
+        staged = spool.finish(len(file.data))
+        if staged is not None:
+            self._flushing.append(spool)
+        return staged
 
     def __enter__(self) -> ShotSpools:
         return self

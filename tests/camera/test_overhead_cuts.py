@@ -23,7 +23,9 @@ from alpaca_sony.simulator.arw import read_sequence
 from alpaca_sony.sony.codes import SonyProp
 from tests.conftest import Rig
 
-WRITE_BACK_THREAD = "originals-write-back"
+# The spool's writer fsyncs what it wrote while downloading; originals staged from memory get a
+# write-back thread of their own.
+WRITE_BACK_THREADS = {"original-spool", "originals-write-back"}
 
 
 def test_the_first_exposure_is_set_up_while_the_camera_settles(
@@ -55,7 +57,7 @@ def test_the_original_is_written_back_while_the_frame_decodes(
 
     def watched_fsync(fd: int) -> None:
         fsync(fd)
-        if threading.current_thread().name == WRITE_BACK_THREAD:
+        if threading.current_thread().name in WRITE_BACK_THREADS:
             written_back.set()
 
     decode = vars(exposure_module)["decode"]
@@ -86,7 +88,7 @@ def test_a_failed_write_back_still_saves_the_original(
     refused: list[int] = []
 
     def failing_on_write_back(fd: int) -> None:
-        if threading.current_thread().name == WRITE_BACK_THREAD:
+        if threading.current_thread().name in WRITE_BACK_THREADS:
             refused.append(fd)
             raise OSError(5, "Input/output error")
         fsync(fd)
