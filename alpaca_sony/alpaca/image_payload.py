@@ -3,7 +3,7 @@
 ImageBytes = a per-request 44-byte header + the pixel bytes, which are the frame's own buffer (a
 view: the camera layer stores it x-major, uint16, C-contiguous, the wire's order; a 61 MP RGB frame
 is 366 MB, never copied). JSON = a per-request prefix and suffix around the ``Value`` array text,
-which is made from the frame a part (about 1 MB) at a time as the client reads
+which is made from the frame a part (at most 256 KiB) at a time as the client reads
 (alpaca/json_array.py): over a gigabyte for that frame, never held whole. Its length, counted once
 per image, is the Content-Length. Only the newest image's payloads are kept.
 
@@ -14,8 +14,6 @@ no worker thread.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import threading
 from dataclasses import dataclass
 
@@ -129,51 +127,43 @@ class PayloadStream:
 
 
 class JsonReplyStream:
-    """A read-only, seekable file over ``prefix``, the parts of ``text`` and ``suffix``, each part
-    made when a read reaches it; only the part being read is held.
+    """A read-only, seekable file over ``prefix``, the text's parts and ``suffix``, each part made
+    when a read reaches it; only the part being read is held.
 
-    As a raw file, a read may return fewer bytes than asked: never more than the rest of one part,
-    so one read() in waitress's main loop makes at most one part. waitress reads, seeks back to
-    where the read began and forward by what the socket took (buffers.py
-    ``ReadOnlyFileBasedBuffer``): both land in the part held. Any other seek works too, the
-    part there being made again.
+    As a raw file, a read may return fewer bytes than asked: never more than the rest of the
+    prefix, of one part or of the suffix, so one read() in waitress's main loop makes at most one
+    part. waitress reads, seeks back to where the read began and on by what the socket took
+    (buffers.py ``ReadOnlyFileBasedBuffer``): both land in the part held. Any other seek works
+    too, the part there being made again.
     """
 
     def __init__(self, prefix: bytes, text: JsonArrayText, suffix: bytes):
         self._prefix, self._text, self._suffix = prefix, text, suffix
-        lengths = list(text.lengths)
-        lengths[0] += len(prefix)
-        lengths[-1] += len(suffix)
-        self._ends = list(itertools.accumulate(lengths))
-        self._length = self._ends[-1]
+        self._text_end = len(prefix) + text.length
+        self._length = self._text_end + len(suffix)
         self._position = 0
         self._held: tuple[int, bytes] | None = None  # (index, bytes) of the part last read
 
     def __len__(self) -> int:
         return self._length
 
-    def _part(self, index: int) -> bytes:
+    def _from_text(self, offset: int, size: int) -> bytes:
+        index, begins = self._text.part_at(offset)
         if self._held is None or self._held[0] != index:
-            part = self._text.part(index)
-            if index == 0:
-                part = self._prefix + part
-            if index == len(self._ends) - 1:
-                part += self._suffix
-            expected = self._ends[index] - (self._ends[index - 1] if index else 0)
-            if len(part) != expected:  # the Content-Length sent would be wrong: stop, loudly
-                raise RuntimeError(f"JSON part {index} is {len(part)} bytes, not {expected}")
-            self._held = (index, part)
-        return self._held[1]
+            self._held = (index, self._text.part(index))
+        start = offset - begins
+        return self._held[1][start : start + size]
 
     def read(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:  # the whole rest, as a file would (waitress never asks)
             return b"".join(iter(lambda: self.read(1 << 20), b""))
-        if size == 0 or self._position >= self._length:
-            return b""
-        index = bisect.bisect_right(self._ends, self._position)
-        part = self._part(index)
-        start = self._position - (self._ends[index] - len(part))
-        chunk = part[start : start + size]
+        position = self._position
+        if position < len(self._prefix):
+            chunk = self._prefix[position : position + size]
+        elif position < self._text_end:
+            chunk = self._from_text(position - len(self._prefix), size)
+        else:
+            chunk = self._suffix[position - self._text_end : position - self._text_end + size]
         self._position += len(chunk)
         return chunk
 
