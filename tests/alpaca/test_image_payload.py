@@ -1,13 +1,15 @@
 """Image payloads share the frame: ImageBytes serves the decoded array's own buffer (a 61 MP RGB
 frame is 366 MB: a copy per image would double it), every download reads the same bytes, and the
-stream carries exactly the header and the pixels in x-major order."""
+stream carries exactly the header and the pixels in x-major order. JSON is made from the same
+frame (tests/alpaca/test_json_array.py has its parts, lengths and the wire)."""
 
 from __future__ import annotations
 
 import numpy as np
+import orjson
 
 from alpaca_sony.alpaca import imagebytes
-from alpaca_sony.alpaca.image_payload import ImagePayloads, PayloadStream
+from alpaca_sony.alpaca.image_payload import ImagePayloads, JsonReplyStream, PayloadStream
 from alpaca_sony.camera.decode import DecodedFrame
 
 
@@ -16,7 +18,7 @@ def _frame() -> DecodedFrame:
     return DecodedFrame(pixels, None, None, 65535, 7, 5)
 
 
-def _body(stream: PayloadStream, read_size: int) -> bytes:
+def _body(stream: PayloadStream | JsonReplyStream, read_size: int) -> bytes:
     parts = []
     while chunk := stream.read(read_size):
         parts.append(chunk)
@@ -48,3 +50,29 @@ def test_a_new_image_number_replaces_the_shared_payload() -> None:
     payloads.image_bytes(1, old, 1, 1)
     _, stream = payloads.image_bytes(2, new, 1, 1)
     assert np.array_equal(imagebytes.decode(_body(stream, 1 << 16)), new.pixels)
+
+
+def test_a_json_download_is_the_envelope_around_the_x_major_value_array() -> None:
+    frame = _frame()
+    length, stream = ImagePayloads().json(1, frame, 3, 4)
+    body = _body(stream, 17)
+    assert len(body) == length
+    assert body.startswith(b'{"Type":2,"Rank":3,"Value":[[[0,601,1202],')  # Type, Rank first
+    assert orjson.loads(body) == {
+        "Type": 2,
+        "Rank": 3,
+        "Value": frame.pixels.tolist(),  # x-major: Value[x][y][plane]
+        "ClientTransactionID": 3,
+        "ServerTransactionID": 4,
+        "ErrorNumber": 0,
+        "ErrorMessage": "",
+    }
+
+
+def test_a_new_image_number_replaces_the_json_text() -> None:
+    payloads = ImagePayloads()
+    old, new = _frame(), DecodedFrame(np.full((4, 2), 10, dtype=np.uint16), 0, 0, 16383, 4, 2)
+    payloads.json(1, old, 1, 1)
+    length, stream = payloads.json(2, new, 1, 1)
+    body = _body(stream, 1 << 16)
+    assert len(body) == length and orjson.loads(body)["Value"] == new.pixels.tolist()
