@@ -42,6 +42,7 @@ import numpy.typing as npt
 import orjson
 import rawpy
 
+from alpaca_sony.alpaca.json_array import JsonArrayText
 from alpaca_sony.camera.decode import ReadoutMode, Subframe, decode
 from alpaca_sony.camera.demosaic import to_x_major
 
@@ -500,7 +501,7 @@ def gil_report(arw: Path, max_adu: int) -> list[str]:
         ("x-major copy of the raw frame (OpenCV)", lambda: to_x_major(visible)),
         ("x-major copy of the RGB frame (OpenCV)", lambda: to_x_major(rgb)),
         ("RGB ImageBytes payload (ndarray.tobytes)", rgb.tobytes),
-        ("raw JSON ImageArray payload (orjson)", lambda: _json_payload(x_major)),
+        ("raw JSON ImageArray payload (orjson, in parts)", lambda: _json_payload(x_major)),
         ("decode() raw mode", lambda: decode(arw, ReadoutMode.RAW, Subframe(), max_adu)),
         ("decode() RGB mode", lambda: decode(arw, ReadoutMode.RGB, Subframe(), max_adu)),
     ]
@@ -520,8 +521,10 @@ def gil_report(arw: Path, max_adu: int) -> list[str]:
 
 
 def _json_payload(pixels: npt.NDArray[np.uint16]) -> int:
-    """What alpaca/image_payload.py builds for a client that asks for JSON (its size)."""
-    return len(orjson.dumps(pixels, option=orjson.OPT_SERIALIZE_NUMPY))
+    """What alpaca/image_payload.py sends a client that asks for JSON: every part of the Value
+    text, one after the other (its size)."""
+    text = JsonArrayText(pixels)
+    return sum(len(text.part(index)) for index in range(text.part_count))
 
 
 def _unpack(arw: Path) -> tuple[int, ...]:
