@@ -384,12 +384,12 @@ class CaptureSequence:
 
     # -- one exposure -----------------------------------------------------------------------------
 
-    def settle_after_connect(self) -> bool:
+    def settle_after_connect(self, abort: threading.Event | None = None) -> bool:
         """Wait out the 'no photo in the first seconds after connecting' window, on every body.
 
         The window runs from the handshake (``connected_at``), so whatever happened since counts:
         :meth:`expose` calls this after the settings were set, just before its read and S1.
-        Returns whether it had to wait.
+        Returns whether it had to wait; an ``abort`` set meanwhile ends the wait at once.
         """
         connected = self.camera.connected_at
         if connected is None:
@@ -398,7 +398,10 @@ class CaptureSequence:
         if wait <= 0:
             return False
         log.info("waiting %.1f s for the camera to settle after connecting", wait)
-        self.clock.sleep(wait)
+        if abort is not None:
+            self.clock.wait(abort, wait)
+        else:
+            self.clock.sleep(wait)
         return True
 
     def expose(
@@ -431,7 +434,8 @@ class CaptureSequence:
         abort = abort or threading.Event()
         phase = on_phase or (lambda _phase, _at: None)
         # As libgphoto2 reads 0x9209 again after its startup wait (camera_sony_capture).
-        waited = self.settle_after_connect()
+        waited = self.settle_after_connect(abort)
+        self._refuse_if_aborted(abort)
         if waited or table is None or not self.camera.settings_read_last:
             table = self.read_settings()
         stale: list[DownloadedFile] = []
