@@ -18,7 +18,14 @@ Everything else between StartExposure and ImageReady is ours, split by phase:
 Both processes read CLOCK_MONOTONIC, so the camera's times and ours are on one clock. Target:
 ours <= 150 ms median for a 24 MP raw exposure. Medians of N exposures after one warm-up.
 
-  python -m bench.overhead [--trials N] [--cases 24-raw,24-rgb,61-raw,61-rgb] [--first]
+The link: by default unpaced, so the simulator serves as fast as this machine's CPU lets it and
+the transfer counts as the camera's from its first byte until the last reached us (a host that
+competes for the CPU meanwhile, e.g. by spooling the file to disk, is credited to the camera:
+compare "transfer" between runs). ``--link-mb-s`` paces the cable instead (a read returns when
+its last byte has crossed) and counts only bytes / speed as the camera's: stricter, since it also
+charges us the simulator's own preparation of GetObject (copying the file for the pipe, 1-50 ms).
+
+  python -m bench.overhead [--trials N] [--cases 24-raw,...] [--link-mb-s MB] [--first]
 """
 
 from __future__ import annotations
@@ -82,12 +89,14 @@ class DriverLog:
     staging: list[tuple[float, float]] = field(default_factory=list)
     decoding: list[tuple[float, float]] = field(default_factory=list)
     bulk_in: list[float] = field(default_factory=list)  # a bulk IN transfer reached the host
+    bulk_bytes: list[int] = field(default_factory=list)  # and how many bytes it brought
 
     def clear(self) -> None:
         self.reads.clear()
         self.staging.clear()
         self.decoding.clear()
         self.bulk_in.clear()
+        self.bulk_bytes.clear()
 
 
 @contextmanager
@@ -139,11 +148,16 @@ class _HostEnd(RemoteCamera):
     of the cable, where a transfer ends for the host."""
 
     log: DriverLog
+    link_bytes_per_s: float = 0.0  # 0: unpaced
 
     def read_bulk(self, size: int) -> bytes | None:
+        asked = time.monotonic()
         data = super().read_bulk(size)
         if data:
+            if self.link_bytes_per_s:  # the read ends when its last byte crossed the cable
+                time.sleep(max(0.0, asked + len(data) / self.link_bytes_per_s - time.monotonic()))
             self.log.bulk_in.append(time.monotonic())
+            self.log.bulk_bytes.append(len(data))
         return data
 
 
@@ -154,12 +168,13 @@ class Rig:
     log: DriverLog
 
 
-def _rig(model: str, folder: Path, settle_s: float | None) -> Rig:
+def _rig(model: str, folder: Path, settle_s: float | None, link_bytes_per_s: float = 0.0) -> Rig:
     clock = SystemClock()
     log = DriverLog()
     # The body's own timings are the simulator's defaults (BodySettings): only the model varies.
     camera = _HostEnd(BodySettings(model=model, post_connect_settle_s=settle_s))
     camera.log = log
+    camera.link_bytes_per_s = link_bytes_per_s
     backend = SimulatorBackend([camera], clock)
 
     def opener() -> SonyCamera:
@@ -201,7 +216,24 @@ def _within(intervals: list[tuple[float, float]], start: float, end: float) -> f
     return sum(b - a for a, b in intervals if start <= a < end)
 
 
-def split(started: float, ready_seen: float, shot: ShotTimes, log: DriverLog) -> dict[str, float]:
+def _link_seconds(log: DriverLog, start: float, end: float, bytes_per_s: float) -> float:
+    """The link's time for what the camera sent between ``start`` and ``end``, settings reads
+    aside (those count whole as ours)."""
+    sent = sum(
+        count
+        for at, count in zip(log.bulk_in, log.bulk_bytes, strict=True)
+        if start <= at <= end and not any(a <= at <= b for a, b in log.reads)
+    )
+    return sent / bytes_per_s
+
+
+def split(
+    started: float,
+    ready_seen: float,
+    shot: ShotTimes,
+    log: DriverLog,
+    link_bytes_per_s: float = 0.0,
+) -> dict[str, float]:
     """Our phases and the camera's own time (key "camera") of one exposure, in seconds."""
     if shot.ended_at is None or shot.ready_at is None or not shot.transfers:
         raise RuntimeError(f"shot {shot.number} has no complete timeline")
@@ -209,7 +241,10 @@ def split(started: float, ready_seen: float, shot: ShotTimes, log: DriverLog) ->
     served = max(end for _, _, end in shot.transfers)
     # The transfer ends when its last piece reaches the host, just after the camera served it.
     transfer_end = min((t for t in log.bulk_in if t >= served), default=served)
-    transfer_s = shot.transfer_s + (transfer_end - served)
+    if link_bytes_per_s:
+        transfer_s = _link_seconds(log, files_ready, transfer_end, link_bytes_per_s)
+    else:
+        transfer_s = shot.transfer_s + (transfer_end - served)
     after_ready = [a for a, _ in log.reads if a >= files_ready]
     first_read = min(after_ready) if after_ready else transfer_end
     reads_download = _within(log.reads, files_ready, transfer_end)
@@ -239,11 +274,11 @@ def split(started: float, ready_seen: float, shot: ShotTimes, log: DriverLog) ->
     return phases
 
 
-def run_case(name: str, trials: int) -> dict[str, float]:
+def run_case(name: str, trials: int, link_bytes_per_s: float = 0.0) -> dict[str, float]:
     model, readout = CASES[name]
     samples: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
-        rig = _rig(model, Path(folder), settle_s=0.0)
+        rig = _rig(model, Path(folder), 0.0, link_bytes_per_s)
         # The runner calls decode by its name in camera/exposure.py: time it there.
         namespace = vars(exposure_module)
         original_decode = namespace["decode"]
@@ -254,7 +289,7 @@ def run_case(name: str, trials: int) -> dict[str, float]:
             for _ in range(trials):
                 started, seen, free = _expose(rig, readout)
                 shot = rig.camera.call("body.own_times")[-1]
-                sample = split(started, seen, shot, rig.log)
+                sample = split(started, seen, shot, rig.log, link_bytes_per_s)
                 sample["saving after"] = free - seen
                 samples.append(sample)
         finally:
@@ -293,14 +328,21 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=7)
     parser.add_argument("--cases", default="24-raw,61-raw,24-rgb,61-rgb")
     parser.add_argument("--first", action="store_true", help="also time the first exposure")
+    parser.add_argument(
+        "--link-mb-s", type=float, default=0.0, help="pace the cable at this many MB/s"
+    )
     args = parser.parse_args()
+    if args.link_mb_s < 0:
+        parser.error("--link-mb-s must be 0 (unpaced) or a speed in MB/s")
+    link = args.link_mb_s * 1e6
     names = [n for n in args.cases.split(",") if n]
     unknown = [n for n in names if n not in CASES]
     if unknown:
         parser.error(f"unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
-    results = {name: run_case(name, args.trials) for name in names}
+    results = {name: run_case(name, args.trials, link) for name in names}
     out = sys.stdout
-    out.write(f"1/125 s fixed speed, medians of {args.trials} exposures, ms\n")
+    speed = f"a {args.link_mb_s:g} MB/s link" if link else "an unpaced link"
+    out.write(f"1/125 s fixed speed, {speed}, medians of {args.trials} exposures, ms\n")
     out.write(f"{'phase':16}" + "".join(f"{n:>9}" for n in names) + "\n")
     for key in (*PHASES, "ours", "camera", "transfer", "wall", "saving after"):
         out.write(f"{key:16}" + "".join(f"  {_ms(results[n][key])}" for n in names) + "\n")
