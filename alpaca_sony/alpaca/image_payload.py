@@ -80,7 +80,25 @@ class ImagePayloads:
         return len(stream), stream
 
 
-class PayloadStream:
+class _SeekableBody:
+    """The file position of a reply body of ``_length`` bytes (what waitress seeks and tells)."""
+
+    _length: int
+    _position: int
+
+    def __len__(self) -> int:
+        return self._length
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._position, 2: self._length}[whence]
+        self._position = max(0, min(self._length, base + offset))
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+
+class PayloadStream(_SeekableBody):
     """A read-only, seekable file over several byte strings, without joining them.
 
     Handed to waitress as a file (``wsgi.file_wrapper``), it is sent straight from the shared
@@ -92,9 +110,6 @@ class PayloadStream:
         self._parts = [memoryview(p).cast("B") for p in parts]
         self._length = sum(len(p) for p in self._parts)
         self._position = 0
-
-    def __len__(self) -> int:
-        return self._length
 
     def read(self, size: int | None = -1, /) -> bytes:
         remaining = self._length - self._position
@@ -114,19 +129,11 @@ class PayloadStream:
         # One copy: a single slice becomes bytes directly; several are joined once.
         return chunks[0].tobytes() if len(chunks) == 1 else b"".join(chunks)
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._position, 2: self._length}[whence]
-        self._position = max(0, min(self._length, base + offset))
-        return self._position
-
-    def tell(self) -> int:
-        return self._position
-
     def close(self) -> None:
         self._parts = []
 
 
-class JsonReplyStream:
+class JsonReplyStream(_SeekableBody):
     """A read-only, seekable file over ``prefix``, the text's parts and ``suffix``, each part made
     when a read reaches it; only the part being read is held.
 
@@ -143,9 +150,6 @@ class JsonReplyStream:
         self._length = self._text_end + len(suffix)
         self._position = 0
         self._held: tuple[int, bytes] | None = None  # (index, bytes) of the part last read
-
-    def __len__(self) -> int:
-        return self._length
 
     def _from_text(self, offset: int, size: int) -> bytes:
         index, begins = self._text.part_at(offset)
@@ -166,14 +170,6 @@ class JsonReplyStream:
             chunk = self._suffix[position - self._text_end : position - self._text_end + size]
         self._position += len(chunk)
         return chunk
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._position, 2: self._length}[whence]
-        self._position = max(0, min(self._length, base + offset))
-        return self._position
-
-    def tell(self) -> int:
-        return self._position
 
     def close(self) -> None:
         self._held = None

@@ -389,7 +389,8 @@ class CaptureSequence:
 
         The window runs from the handshake (``connected_at``), so whatever happened since counts:
         :meth:`expose` calls this after the settings were set, just before its read and S1.
-        Returns whether it had to wait; an ``abort`` set meanwhile ends the wait at once.
+        Returns whether it had to wait; an ``abort`` set meanwhile ends the wait within
+        ``poll_interval_s``.
         """
         connected = self.camera.connected_at
         if connected is None:
@@ -398,10 +399,13 @@ class CaptureSequence:
         if wait <= 0:
             return False
         log.info("waiting %.1f s for the camera to settle after connecting", wait)
-        if abort is not None:
-            self.clock.wait(abort, wait)
-        else:
-            self.clock.sleep(wait)
+        # In slices, so an abort ends the wait within one (no event wait: the clock's wait is the
+        # exposure's own, which tests gate to abort a BULB hold or an autofocus pause midway).
+        deadline = connected + self.timing.startup_wait_s
+        while (left := deadline - self.clock.monotonic()) > 0:
+            if abort is not None and abort.is_set():
+                break
+            self.clock.sleep(min(left, self.timing.poll_interval_s))
         return True
 
     def expose(

@@ -123,19 +123,3 @@ def test_abort_while_the_body_settles_before_s1_takes_no_picture(
     assert slept_in_waiting, "the exposure never slept in Waiting: the test did not abort"
     assert not snap.image_ready and snap.exposure is not None and snap.exposure.aborted
     assert rig.camera.body.shots == [] and rig.files() == []
-
-
-def test_an_abort_ends_the_wait_after_connecting_at_once(
-    worker_factory: Callable[..., WorkerRig],
-) -> None:
-    """The wait after connecting (3 s from the handshake, sony-ptp.md 14.6) comes just before S1:
-    an abort then ends it at once and nothing is shot (it used to wait the window out first)."""
-    rig = worker_factory(real_wait_s=10.0)  # manual focus: no autofocus pause to wait in
-    rig.worker.connect()
-    rig.worker.start_exposure(ExposureRequest(600))
-    assert rig.clock.waiting.wait(10)  # the first wait of the exposure: the settle, before S1
-    assert rig.worker.snapshot().state == CameraState.WAITING
-    rig.worker.abort_exposure()
-    snap = rig.wait_idle()
-    assert not snap.image_ready and snap.exposure is not None and snap.exposure.aborted
-    assert rig.camera.body.shots == [] and rig.files() == []

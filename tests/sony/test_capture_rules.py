@@ -174,3 +174,26 @@ def test_bodies_that_move_one_step_per_notch_still_reach_the_speed(
     assert rig.camera.body.value(SonyProp.ISO) == 6400
     # Each step costs the notch delay plus a short settle, not the 2.5 s give-up time.
     assert rig.clock.monotonic() - before < 9 * 1.0
+
+
+def test_an_abort_ends_the_wait_after_connecting_within_a_poll(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wait after connecting (3 s from the handshake, sony-ptp.md 14.6) comes just before S1
+    # of an exposure: an abort during it must not sit the window out.
+    abort = threading.Event()
+    sleep = rig.clock.sleep
+
+    def abort_after_the_first_slice(seconds: float) -> None:
+        sleep(seconds)
+        abort.set()
+
+    monkeypatch.setattr(rig.clock, "sleep", abort_after_the_first_slice)
+    before = rig.clock.monotonic()
+    assert rig.capture.settle_after_connect(abort)
+    assert rig.clock.monotonic() - before == pytest.approx(rig.capture.timing.poll_interval_s)
+    monkeypatch.setattr(rig.clock, "sleep", sleep)
+    assert rig.capture.settle_after_connect()  # without an abort it waits the window out
+    connected = rig.sony.connected_at
+    assert connected is not None
+    assert rig.clock.monotonic() >= connected + rig.capture.timing.startup_wait_s
