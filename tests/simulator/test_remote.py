@@ -17,8 +17,9 @@ def test_remote_camera_takes_and_delivers_a_picture() -> None:
     try:
         clock = SystemClock()
         sony = open_camera(SimulatorBackend([camera]), clock)
-        capture = CaptureSequence(sony, clock, CaptureTiming(poll_interval_s=0.02))
-        capture.settle_after_connect = lambda: None  # type: ignore[method-assign]
+        # No wait after connecting: the body in the child process has none (settle 0).
+        timing = CaptureTiming(poll_interval_s=0.02, startup_wait_s=0.0)
+        capture = CaptureSequence(sony, clock, timing)
         plan = plan_exposure(1 / 500, shutter_ladder(capture.read_settings(), sony.model))
         capture.set_shutter(plan.shutter_raw)
         result = capture.expose(plan)
