@@ -354,8 +354,8 @@ class ExposureRunner:
             else:
                 report(CameraState.DOWNLOAD, status)
 
-        # The shot's files are written to disk while they download (camera/spool.py); any no
-        # file claimed (a download that failed) are removed when the block ends.
+        # The shot's files are written to disk while they download (camera/spool.py); any that
+        # no file claimed (a download that failed) are removed when the block ends.
         with ShotSpools(self.originals, self.options.keep_jpeg, self._flushing) as spools:
             try:
                 result = self._expose_with_af_retry(capture, plan, table, control, on_phase, spools)
