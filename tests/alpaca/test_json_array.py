@@ -124,7 +124,7 @@ def test_a_json_body_survives_waitress_seeking_back_after_each_partial_send(
     pixels = _edge_frame((37, 23, 3))
     frame = DecodedFrame(pixels, None, None, 65535)
     length, stream = ImagePayloads().json(1, frame, 5, 6)
-    buffer = ReadOnlyFileBasedBuffer(stream)
+    buffer = ReadOnlyFileBasedBuffer(stream)  # type: ignore[arg-type]  # any file with read/seek/tell
     assert buffer.prepare(length) == length
     sent = bytearray()
     taken = 1

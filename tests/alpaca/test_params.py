@@ -7,6 +7,7 @@ Arabic-Indic digits, ``float`` takes "nan" and "inf". Each rule here is one the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 from hypothesis import example, given
@@ -112,8 +113,11 @@ def test_absent_ids_are_zero() -> None:
 
 @pytest.mark.parametrize("bad", [*LENIENT_INTEGERS, "-1", "4294967296", "1.0"])
 def test_malformed_ids_are_refused(bad: str) -> None:
-    for build in (lambda: parse_query(f"ClientTransactionID={bad}"),
-                  lambda: parse_form(f"ClientID={bad}".encode())):  # fmt: skip
+    builds: list[Callable[[], object]] = [
+        lambda: parse_query(f"ClientTransactionID={bad}"),
+        lambda: parse_form(f"ClientID={bad}".encode()),
+    ]
+    for build in builds:
         with pytest.raises(BadRequest, match="is not a number from 0 to 4294967295"):
             build()
 

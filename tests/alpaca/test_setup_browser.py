@@ -117,8 +117,8 @@ def _apply(driver: Any, port: int, box: str, checked: bool) -> None:
     driver.find_element(By.ID, "apply").click()
     # The POST answers 303 to the page again, which then says what happened.
     wait = WebDriverWait(driver, 60)
-    notice = wait.until(expected_conditions.presence_of_element_located((By.ID, "form-notice")))
-    notice = notice.text
+    element = wait.until(expected_conditions.presence_of_element_located((By.ID, "form-notice")))
+    notice = element.text
     assert notice == "Applied: the next exposure uses these settings.", notice
     assert driver.find_element(By.ID, box).is_selected() == checked
 

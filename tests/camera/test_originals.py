@@ -35,7 +35,8 @@ def downloaded(filename: str, data: bytes, sequence: int = 42) -> DownloadedFile
 
 
 def runner(folder: Path, **options: bool) -> ExposureRunner:
-    return ExposureRunner(FakeClock(), CaptureOptions(**options), OriginalsFolder(folder, 0))
+    choices = CaptureOptions(**options)  # type: ignore[arg-type]  # only its bool fields
+    return ExposureRunner(FakeClock(), choices, OriginalsFolder(folder, 0))
 
 
 def visible(folder: Path) -> list[str]:

@@ -140,7 +140,7 @@ def ipv4() -> Facts:
 
 
 def alpyca_ipv4() -> Facts:
-    from alpaca import discovery  # type: ignore[import-untyped]
+    from alpaca import discovery
 
     _lo_up()
     with DiscoveryResponder(11111):

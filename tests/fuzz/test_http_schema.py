@@ -58,7 +58,7 @@ OTHER_TYPES = {"covercalibrator", "dome", "filterwheel", "focuser", "observingco
 OTHER_TYPES |= {"rotator", "safetymonitor", "switch"}
 
 
-@DEVICE_API.hook("map_path_parameters")
+@DEVICE_API.hook("map_path_parameters")  # type: ignore[untyped-decorator]  # schemathesis
 def _mostly_camera_zero(_context: Any, path: dict[str, Any]) -> dict[str, Any]:
     """Aim most requests at the one camera, so they reach the device and not just the router."""
     if path.get("device_type") in OTHER_TYPES:
@@ -253,7 +253,7 @@ def _check_device_reply(reply: schemathesis.Response) -> None:
     assert 400 <= reply.status_code < 500, (reply.status_code, reply.text)
 
 
-@DEVICE_API.parametrize()
+@DEVICE_API.parametrize()  # type: ignore[untyped-decorator]  # schemathesis
 @SETTINGS
 def test_device_api(server: str, case: schemathesis.Case[Any]) -> None:
     _connect(server)  # an earlier example may have disconnected: aim past NotConnected
@@ -265,7 +265,7 @@ def test_device_api(server: str, case: schemathesis.Case[Any]) -> None:
     _check_device_reply(reply)
 
 
-@MANAGEMENT_API.parametrize()
+@MANAGEMENT_API.parametrize()  # type: ignore[untyped-decorator]  # schemathesis
 @SETTINGS
 def test_management_api(server: str, case: schemathesis.Case[Any]) -> None:
     reply = case.call(base_url=server, timeout=REQUEST_TIMEOUT_S)

@@ -15,7 +15,7 @@ from alpaca_sony.ptp.datatypes import SCALAR_LAYOUT, Reader, Writer, encode_valu
 u32 = st.integers(0, 0xFFFFFFFF)
 u16 = st.integers(0, 0xFFFF)
 ptp_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=60
 ).filter(lambda t: len(t.encode("utf-16-le")) // 2 < 255)
 
 

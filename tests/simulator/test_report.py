@@ -190,6 +190,7 @@ def test_v3_bodies_send_both_lists() -> None:
     body = SimulatedBody(FakeClock(), BodySettings(report=_load("sony-a7sm3.txt")))
     props = parse_all_properties(body.all_properties(), two_lists=True)
     program = props[SonyProp.EXPOSURE_PROGRAM]
+    assert program.valid_values is not None
     assert program.values == () and len(program.valid_values) == 13  # as sony-a7sm3.txt sent
 
 

@@ -9,13 +9,18 @@ from collections.abc import Callable
 import pytest
 
 from alpaca_sony.errors import NoImageTaken
-from alpaca_sony.sony.capture import CaptureSequence, plan_exposure, shutter_ladder
+from alpaca_sony.sony.capture import (
+    CaptureSequence,
+    ExposurePlan,
+    plan_exposure,
+    shutter_ladder,
+)
 from alpaca_sony.sony.codes import ButtonState, SonyControl, SonyOp, SonyProp
 from alpaca_sony.sony.values import SHUTTER_BULB
 from tests.conftest import Rig
 
 
-def _fixed_plan(rig: Rig, seconds: float = 1 / 125):
+def _fixed_plan(rig: Rig, seconds: float = 1 / 125) -> ExposurePlan:
     plan = plan_exposure(seconds, shutter_ladder(rig.capture.read_settings(), rig.sony.model))
     rig.capture.set_shutter(plan.shutter_raw)
     return plan

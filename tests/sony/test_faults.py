@@ -15,13 +15,13 @@ from alpaca_sony.errors import (
     TransportTimeout,
 )
 from alpaca_sony.ptp.codes import OpCode, ResponseCode
-from alpaca_sony.sony.capture import plan_exposure, shutter_ladder
+from alpaca_sony.sony.capture import ExposurePlan, plan_exposure, shutter_ladder
 from alpaca_sony.sony.codes import SonyOp
 from alpaca_sony.sony.values import SHUTTER_BULB
 from tests.conftest import Rig
 
 
-def _plan(rig: Rig, seconds: float = 1 / 125):
+def _plan(rig: Rig, seconds: float = 1 / 125) -> ExposurePlan:
     plan = plan_exposure(seconds, shutter_ladder(rig.capture.read_settings(), rig.sony.model))
     rig.capture.set_shutter(plan.shutter_raw)
     return plan
