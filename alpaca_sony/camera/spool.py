@@ -23,6 +23,7 @@ from pathlib import Path
 
 from alpaca_sony.camera.originals import OriginalsFolder
 from alpaca_sony.ptp.datasets import ObjectInfo
+from alpaca_sony.sony.codes import FORMAT_JPEG
 from alpaca_sony.sony.protocol import DownloadedFile, Spool
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,11 @@ class ShotSpools:
         self._flushing = flushing  # claimed spools still fsyncing: the runner's commit waits
 
     def __call__(self, info: ObjectInfo) -> Spool | None:
-        """A spool for a file that will be saved, or None (saving off, a JPEG not kept, or the
-        folder refusing a new file: then staging from memory deals with it)."""
-        if self._folder is None or not (_is_raw(info) or self._keep_jpeg):
+        """A spool for a file that may be saved, or None (saving off, a JPEG not kept, or the
+        folder refusing a new file: then staging from memory deals with it). Only the format
+        says what a file is before its bytes arrive: anything but a JPEG is spooled, and one
+        the runner does not keep is removed unclaimed."""
+        if self._folder is None or (info.object_format == FORMAT_JPEG and not self._keep_jpeg):
             return None
         try:
             temp, fd = self._folder.new_temporary()
@@ -155,8 +158,3 @@ class ShotSpools:
         for spool in self._open:
             spool.discard()
         self._open.clear()
-
-
-def _is_raw(info: ObjectInfo) -> bool:
-    """By ObjectInfo alone (the bytes are not here yet): ARW format, or a RAW file name."""
-    return info.object_format == 0xB101 or info.filename.upper().endswith((".ARW", ".SRF", ".SR2"))

@@ -24,6 +24,7 @@ from alpaca_sony.ptp.datatypes import Reader, encode_value
 from alpaca_sony.ptp.session import Payload, PtpSession, Response
 from alpaca_sony.sony.codes import (
     CAPTURED_IMAGE_HANDLE,
+    FORMAT_ARW,
     PROTOCOL_V2,
     PROTOCOL_V3,
     ButtonState,
@@ -103,7 +104,7 @@ class DownloadedFile:
     @property
     def is_raw(self) -> bool:
         """True for an ARW (by ObjectInfo format, or TIFF magic when the format is unusual)."""
-        if self.info.object_format == 0xB101:
+        if self.info.object_format == FORMAT_ARW:
             return True
         return self.data.head(4) == b"II*\x00"
 
