@@ -50,7 +50,6 @@ from alpaca_sony.camera.exposure import (
     StagedFile,
 )
 from alpaca_sony.camera.originals import OriginalsFolder
-from alpaca_sony.camera.spool import ShotSpools
 from alpaca_sony.camera.state import CameraState
 from alpaca_sony.camera.worker import DeviceWorker
 from alpaca_sony.clock import SystemClock
@@ -59,7 +58,7 @@ from alpaca_sony.simulator.body import BodySettings
 from alpaca_sony.simulator.pyusb_backend import SimulatorBackend
 from alpaca_sony.simulator.shots import ShotTimes
 from alpaca_sony.sony.props import PropertyTable
-from alpaca_sony.sony.protocol import DownloadedFile, SonyCamera
+from alpaca_sony.sony.protocol import SonyCamera
 from testing.remote import RemoteCamera
 
 TARGET_OURS_S = 0.150  # 24 MP raw, median
@@ -109,28 +108,19 @@ def _timed(into: list[tuple[float, float]]) -> Iterator[None]:
 
 
 class _TimedRunner(ExposureRunner):
-    """The production runner, timing its staging."""
+    """The production runner, timing the staging of each frame's files (not of stale images
+    recovered outside the frame's path: those have no exposure time)."""
 
     def __init__(self, log: DriverLog, *args: Any):
         super().__init__(*args)
         self._log = log
 
-    def _stage_shot(
-        self,
-        model: str,
-        files: list[DownloadedFile],
-        exposure_s: float | None,
-        iso: int | None,
-        *,
-        damaged: bool = False,
-        spools: ShotSpools | None = None,
-    ) -> tuple[list[StagedFile], list[str]]:
-        if exposure_s is None:  # stale images recovered outside the frame's path
-            return super()._stage_shot(model, files, exposure_s, iso, damaged=damaged)
+    def _stage_shot(self, *args: Any, **kwargs: Any) -> tuple[list[StagedFile], list[str]]:
+        exposure_s = args[2]
+        if exposure_s is None:
+            return super()._stage_shot(*args, **kwargs)
         with _timed(self._log.staging):
-            return super()._stage_shot(
-                model, files, exposure_s, iso, damaged=damaged, spools=spools
-            )
+            return super()._stage_shot(*args, **kwargs)
 
 
 def _timed_decode(log: DriverLog) -> Callable[..., Any]:
